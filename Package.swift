@@ -1,0 +1,46 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "twlab",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "twlab", targets: ["twlab"]),
+        .library(name: "LinuxTCP", targets: ["LinuxTCP"]),
+        .library(name: "Simulation", targets: ["Simulation"]),
+        .library(name: "Scenario", targets: ["Scenario"]),
+        .library(name: "Results", targets: ["Results"]),
+        .library(name: "Report", targets: ["Report"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The model of one host's TCP stack: pure, deterministic, no Foundation, no I/O.
+        .target(name: "LinuxTCP"),
+        // The result contract shared by both engines, expectations, and their JSON form.
+        .target(name: "Results"),
+        // The scenario file: schema, YAML decoding, validation, the built-in catalogue.
+        .target(
+            name: "Scenario",
+            dependencies: ["LinuxTCP", "Results", .product(name: "Yams", package: "Yams")]
+        ),
+        // Discrete-event engine, network, applications, sampler -> RunResult.
+        .target(name: "Simulation", dependencies: ["LinuxTCP", "Scenario", "Results"]),
+        // Terminal tables and JSON for results.
+        .target(name: "Report", dependencies: ["Results", "Scenario"]),
+        // The command line: thin wiring only.
+        .executableTarget(
+            name: "twlab",
+            dependencies: [
+                "Scenario", "Simulation", "Report", "Results",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LinuxTCPTests", dependencies: ["LinuxTCP"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "LinuxTCP", "Results"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Scenario", "Results", "LinuxTCP"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Results", "Scenario"]),
+    ]
+)

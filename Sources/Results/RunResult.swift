@@ -1,0 +1,148 @@
+/// What one run of a scenario produced, on either engine: the contract of design.md that
+/// `--json`, `compare` and every check read.
+///
+/// Collections are arrays in a fixed order (scenario order for workloads and hosts, sorted
+/// names for states and counters) so that rendering never depends on dictionary order.
+public struct RunResult: Sendable, Equatable {
+    public var scenario: String
+    /// "simulator" or "kernel".
+    public var engine: String
+    /// The kernel profile (simulator) or release (kernel engine).
+    public var kernel: String
+    public var workloads: [WorkloadResult]
+    public var snapshots: [Snapshot]
+    /// Counter deltas over the run, per host, `nstat` names.
+    public var counters: [HostCounters]
+    public var series: Series
+
+    public init(
+        scenario: String, engine: String, kernel: String, workloads: [WorkloadResult] = [],
+        snapshots: [Snapshot] = [], counters: [HostCounters] = [], series: Series = Series()
+    ) {
+        self.scenario = scenario
+        self.engine = engine
+        self.kernel = kernel
+        self.workloads = workloads
+        self.snapshots = snapshots
+        self.counters = counters
+        self.series = series
+    }
+
+    public func workload(_ name: String) -> WorkloadResult? { workloads.first { $0.name == name } }
+    public func snapshot(_ label: String) -> Snapshot? { snapshots.first { $0.at == label } }
+    public func counters(of host: String) -> HostCounters? { counters.first { $0.host == host } }
+}
+
+/// One workload's attempts and what each ended as.
+public struct WorkloadResult: Sendable, Equatable {
+    public var name: String
+    public var attempts: Int
+    /// Outcome key -> count: an HTTP status ("404"), "connected" for a plain connect, or the
+    /// errno name the client saw ("EADDRNOTAVAIL"); "pending" when the run stopped first.
+    public var outcomes: [Outcome]
+    /// Latency of the successful attempts, connect() to the last response byte (or to the
+    /// connection for `connect`); nil when none succeeded.
+    public var latency: Latency?
+    /// Distinct local ports of the successful attempts, ascending (extension of design.md).
+    public var localPorts: [Int]
+    /// For `connect` with `rounds`: number of rounds by successes per round (extension).
+    public var rounds: [Outcome]
+
+    public init(
+        name: String, attempts: Int, outcomes: [Outcome], latency: Latency? = nil, localPorts: [Int] = [],
+        rounds: [Outcome] = []
+    ) {
+        self.name = name
+        self.attempts = attempts
+        self.outcomes = outcomes
+        self.latency = latency
+        self.localPorts = localPorts
+        self.rounds = rounds
+    }
+
+    /// The count for one outcome key, 0 when absent.
+    public func count(_ key: String) -> Int { outcomes.first { $0.key == key }?.count ?? 0 }
+}
+
+/// A key and how many times it happened.
+public struct Outcome: Sendable, Equatable {
+    public var key: String
+    public var count: Int
+    public init(_ key: String, _ count: Int) {
+        self.key = key
+        self.count = count
+    }
+}
+
+/// Latency percentiles in milliseconds.
+public struct Latency: Sendable, Equatable {
+    public var p50: Double
+    public var p99: Double
+    public init(p50: Double, p99: Double) {
+        self.p50 = p50
+        self.p99 = p99
+    }
+}
+
+/// Every host's sockets at one moment.
+public struct Snapshot: Sendable, Equatable {
+    /// "end" or the time as written in the scenario ("65s").
+    public var at: String
+    public var time: Double
+    public var hosts: [HostSnapshot]
+    public init(at: String, time: Double, hosts: [HostSnapshot]) {
+        self.at = at
+        self.time = time
+        self.hosts = hosts
+    }
+    public func host(_ name: String) -> HostSnapshot? { hosts.first { $0.host == name } }
+}
+
+/// One host's socket states (ss names, zero counts left out) and listeners.
+public struct HostSnapshot: Sendable, Equatable {
+    public var host: String
+    /// ss state name -> count, in the order ss lists states.
+    public var states: [Outcome]
+    public var listeners: [ListenerSnapshot]
+    public init(host: String, states: [Outcome], listeners: [ListenerSnapshot]) {
+        self.host = host
+        self.states = states
+        self.listeners = listeners
+    }
+    public func count(_ state: String) -> Int { states.first { $0.key == state }?.count ?? 0 }
+}
+
+/// What `ss -lnt` shows for a listener: Recv-Q (accept queue) and Send-Q (backlog) (LQ-3).
+public struct ListenerSnapshot: Sendable, Equatable {
+    public var port: Int
+    public var recvQ: Int
+    public var sendQ: Int
+    public init(port: Int, recvQ: Int, sendQ: Int) {
+        self.port = port
+        self.recvQ = recvQ
+        self.sendQ = sendQ
+    }
+}
+
+/// One host's counter deltas, sorted by name, zero deltas left out.
+public struct HostCounters: Sendable, Equatable {
+    public var host: String
+    public var values: [Outcome]
+    public init(host: String, values: [Outcome]) {
+        self.host = host
+        self.values = values
+    }
+    public func value(_ name: String) -> Int { values.first { $0.key == name }?.count ?? 0 }
+}
+
+/// Time series (issue 7 fills these; empty when the scenario asks for none).
+public struct Series: Sendable, Equatable {
+    public var time: [Double]
+    public init(time: [Double] = []) { self.time = time }
+}
+
+/// The ss state names in the order `ss` and the reports list them.
+public let ssStateOrder = [
+    "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK",
+    "CLOSING", "LISTEN",
+]
