@@ -341,12 +341,15 @@ public enum ObservePoint: Sendable, Equatable, Hashable {
     case end
     /// A time since the start of the run.
     case at(Nanos)
+    /// The moment the named workload finishes (extension of design.md: `- after: NAME`).
+    case after(String)
 
-    /// The label used in results ("end", "65s", "1.5s").
+    /// The label used in results ("end", "65s", "1.5s", or the workload's name).
     public var label: String {
         switch self {
         case .end: return "end"
         case .at(let t): return formatDuration(t)
+        case .after(let w): return w
         }
     }
 }
