@@ -1,0 +1,271 @@
+/// Socket calls made by applications.
+extension HostStack {
+    /// listen() on (address, port): bind conflict per EP-10, backlog clamped to somaxconn (LQ-1).
+    public mutating func listen(address: IPv4Address? = nil, port: UInt16, backlog: Int, reuseAddress: Bool = true,
+                                app: UInt32) -> Result<Int32, Errno> {
+        let addr = address ?? IPv4Address(0)
+        if ports.bindConflict(port: port, address: addr, reuseAddress: reuseAddress) { return .failure(.EADDRINUSE) }
+        let id = nextBindOwnerID
+        nextBindOwnerID += 1
+        ports.addOwner(port, kind: .bind, bindOwner: .init(address: addr, reuseAddress: reuseAddress, isListener: true, id: id))
+        // __sys_listen_socket(): unsigned compare, so a negative backlog becomes somaxconn.
+        let clamped = backlog < 0 ? sysctls.somaxconn : min(backlog, sysctls.somaxconn)
+        listeners.append(Listener(address: addr, port: port, backlog: clamped, app: app, reuseAddress: reuseAddress,
+                                  bindOwnerID: id))
+        let l = Int32(listeners.count - 1)
+        listenerByPort[Int(port)] = l
+        return .success(l)
+    }
+
+    /// connect(): picks the local port (EP-3 autobind, EP-7 bind(0), EP-8 explicit), checks the
+    /// 4-tuple (EP-5, with TIME_WAIT takeover TWR-2), sends the SYN and arms its timer.
+    /// EADDRNOTAVAIL and EADDRINUSE come back at once, with no packet sent (EP-9).
+    public mutating func connect(to remote: IPv4Address, port remotePort: UInt16, bind: BindRequest? = nil, app: UInt32,
+                                 now: Nanos, out: inout Effects) -> Result<SocketHandle, Errno> {
+        let source: IPv4Address
+        if let a = bind?.address, a.value != 0 {
+            source = a
+        } else if remote.isLoopback || addresses.contains(remote) {
+            source = remote.isLoopback ? remote : remote
+        } else {
+            source = addresses[0]
+        }
+        var tuple = FourTuple(localAddress: source, localPort: 0, remoteAddress: remote, remotePort: remotePort)
+        var takeover: UInt32? = nil
+        var autobound = false
+        var bindOwnerID: UInt32 = 0
+        let reuseAddress = bind?.reuseAddress ?? false
+
+        if let b = bind, !(b.noPort && b.port == 0) {
+            // bind() first: the port is owned exclusively by a bind-created bucket.
+            let bindAddr = b.address ?? IPv4Address(0)
+            let port: UInt16
+            if b.port != 0 {
+                if ports.bindConflict(port: b.port, address: bindAddr, reuseAddress: reuseAddress) {
+                    return .failure(.EADDRINUSE)
+                }
+                port = b.port
+            } else {
+                guard let p = ports.bindAnyPort(address: bindAddr, reuseAddress: reuseAddress, rng: &rng) else {
+                    return .failure(.EADDRINUSE)
+                }
+                port = p
+            }
+            tuple.localPort = port
+            // __inet_check_established() with twp == NULL: any TW with timestamps is taken over,
+            // whatever tcp_tw_reuse says and however young it is (TWR-2, explicit-port path).
+            switch ehash.lookup(tuple) {
+            case .full?, .request?:
+                return .failure(.EADDRNOTAVAIL)
+            case .timeWait(let w)?:
+                guard timeWaits[Int(w)].tsRecentStamp != 0 else { return .failure(.EADDRNOTAVAIL) }
+                takeover = w
+            case nil:
+                break
+            }
+            bindOwnerID = nextBindOwnerID
+            nextBindOwnerID += 1
+            ports.addOwner(port, kind: .bind, bindOwner: .init(address: bindAddr, reuseAddress: reuseAddress,
+                                                               isListener: false, id: bindOwnerID))
+        } else {
+            let key = PortAllocator.DestinationKey(source: source, destination: remote, port: remotePort)
+            let d = ports.destination(key)
+            let epoch = jiffies(now) / (10 * profile.hz)
+            let offset = ports.portOffset(key, epoch: epoch)
+            let nowMs = monotonic(now) / Nanos.nanosPerMilli
+            let delay = Int64(sysctls.tcpTwReuseDelayMs)
+            var found: UInt32? = nil
+            let choice = ports.scan(d, portOffset: offset) { p in
+                var t = tuple
+                t.localPort = p
+                switch ehash.lookup(t) {
+                case nil:
+                    found = nil
+                    return true
+                case .timeWait(let w)?:
+                    // tcp_twsk_unique(), autobind path (TWR-2).
+                    let tw = timeWaits[Int(w)]
+                    let ok = tw.tsRecentStamp != 0 && !tw.finWait2 && reuseAllowed(t)
+                        && nowMs > monotonic(tw.entry) / Nanos.nanosPerMilli + delay
+                    found = ok ? w : nil
+                    return ok
+                default:
+                    return false
+                }
+            }
+            guard let c = choice else { return .failure(.EADDRNOTAVAIL) }
+            ports.commit(c, rng: &rng)
+            tuple.localPort = c.port
+            takeover = found
+            autobound = true
+            if takeover == nil { ports.addOwner(c.port, kind: .connect) }
+        }
+
+        let i = allocSocket(tuple)
+        var s = sockets[Int(i)]
+        s.app = app
+        s.autobound = autobound
+        s.reuseAddress = reuseAddress
+        s.bindOwnerID = bindOwnerID
+        if autobound {
+            s.destination = ports.destination(.init(source: source, destination: remote, port: remotePort))
+            s.holdsDestBit = true
+        }
+        if let w = takeover {
+            // TWR-2 on takeover: write_seq = tw_snd_nxt + 65535 + 2; ts_recent inherited; TW killed.
+            let tw = timeWaits[Int(w)]
+            s.iss = tw.sndNxt &+ 65537
+            if s.iss == 0 { s.iss = 1 }
+            s.tsRecent = tw.tsRecent
+            s.tsRecentStamp = tw.tsRecentStamp
+            counters.bump(.twRecycled)
+            // The port's bucket ownership and the destination bit pass from the TW to the socket.
+            killTimeWait(w, releasePort: false)
+            if autobound { ports.setHeld(s.destination, tuple.localPort, true) }
+        } else {
+            s.iss = secureISN(tuple, now: now)
+            if autobound { ports.setHeld(s.destination, tuple.localPort, true) }
+        }
+        s.tsOffset = tsOffset(tuple)
+        s.state = .synSent
+        s.sndUna = s.iss
+        s.sndNxt = s.iss &+ 1
+        s.retransStamp = now
+        s.sentAt = now
+        s.rto = Nanos.nanosPerSecond
+        s.synTSval = tsClock(now) &+ s.tsOffset
+        sockets[Int(i)] = s
+        ehash.set(tuple, .full(i))
+        counters.bump(.activeOpens)
+        emit(i, flags: [.syn], seq: s.iss, now: now, out: &out)
+        armRetransmit(i, after: Nanos.nanosPerSecond, now: now, out: &out)
+        return .success(handle(i))
+    }
+
+    /// The local port of a socket (as getsockname() reports it).
+    public func localPort(_ h: SocketHandle) -> UInt16? { valid(h) ? sockets[Int(h.index)].tuple.localPort : nil }
+
+    /// The state of a socket, if the handle is still valid.
+    public func state(_ h: SocketHandle) -> TCPState? { valid(h) ? sockets[Int(h.index)].state : nil }
+
+    /// write(): one application message of `length` bytes; with `fin`, the FIN rides on it
+    /// (TCP_CORK + shutdown(SHUT_WR), as nginx-style servers close first, lab-notes method note).
+    public mutating func send(_ h: SocketHandle, length: UInt32, message: AppMessage, fin: Bool = false, now: Nanos,
+                              out: inout Effects) {
+        guard valid(h) else { return }
+        let i = h.index
+        let st = sockets[Int(i)].state
+        guard st == .established || st == .closeWait else { return }
+        let seq = sockets[Int(i)].sndNxt
+        if sockets[Int(i)].sndUna == sockets[Int(i)].sndNxt { sockets[Int(i)].retransStamp = now }
+        sockets[Int(i)].outLength &+= length
+        sockets[Int(i)].outMessage = message
+        sockets[Int(i)].sndNxt = seq &+ length &+ (fin ? 1 : 0)
+        sockets[Int(i)].sentAt = now
+        if fin {
+            sockets[Int(i)].finSent = true
+            sockets[Int(i)].state = st == .established ? .finWait1 : .lastAck
+        }
+        emit(i, flags: fin ? [.psh, .fin] : [.psh], seq: seq, length: length, message: message, now: now, out: &out)
+        if !sockets[Int(i)].timerArmed { armRetransmit(i, after: rtoNow(i), now: now, out: &out) }
+    }
+
+    /// close(), with SO_LINGER {1,0} when `linger0` (CL-1, CL-2, CL-3). The handle is dead after.
+    public mutating func close(_ h: SocketHandle, linger0: Bool = false, now: Nanos, out: inout Effects) {
+        guard valid(h) else { return }
+        let i = h.index
+        var s = sockets[Int(i)]
+        s.app = 0
+        s.closedByApp = true
+        sockets[Int(i)] = s
+        switch s.state {
+        case .synSent:
+            // CL-1: no packet, the port is released.
+            cancelRetransmit(i)
+            destroy(i)
+            return
+        case .established, .closeWait, .finWait1, .finWait2:
+            let resetStates = s.state == .established || s.state == .closeWait
+            if s.unreadBytes > 0 {
+                // CL-2: unread data -> RST, no FIN, no TIME_WAIT; takes precedence over SO_LINGER.
+                counters.bump(.abortOnClose)
+                if resetStates { counters.bump(.estabResets) }
+                emit(i, flags: [.rst], seq: s.sndNxt, now: now, out: &out)
+                cancelRetransmit(i)
+                destroy(i)
+                return
+            }
+            if linger0 {
+                // CL-3: disconnect with RST, counted as TCPAbortOnData.
+                counters.bump(.abortOnData)
+                if resetStates { counters.bump(.estabResets) }
+                emit(i, flags: [.rst], seq: s.sndNxt, now: now, out: &out)
+                cancelRetransmit(i)
+                destroy(i)
+                return
+            }
+            if s.state == .finWait2 {
+                orphanFinWait2(i, now: now, out: &out)
+                return
+            }
+            if s.state == .finWait1 { return }  // FIN already queued (send with fin)
+            let seq = s.sndNxt
+            if s.sndUna == s.sndNxt { sockets[Int(i)].retransStamp = now }
+            sockets[Int(i)].sndNxt = seq &+ 1
+            sockets[Int(i)].finSent = true
+            sockets[Int(i)].state = s.state == .established ? .finWait1 : .lastAck
+            sockets[Int(i)].sentAt = now
+            emit(i, flags: [.fin], seq: seq, now: now, out: &out)
+            if !sockets[Int(i)].timerArmed { armRetransmit(i, after: rtoNow(i), now: now, out: &out) }
+        default:
+            return
+        }
+    }
+
+    /// An orphaned FIN_WAIT2 (TW-9): a timewait socket in the FIN_WAIT2 substate when the FIN
+    /// timeout is at most 60 s. Longer timeouts keep the full socket for (tmo − 60 s) first;
+    /// the model applies the two stages as one timewait of 2·(tmo − 60 s).
+    mutating func orphanFinWait2(_ i: UInt32, now: Nanos, out: inout Effects) {
+        let tmo = Nanos(sysctls.tcpFinTimeoutSeconds) * Nanos.nanosPerSecond
+        let rto35 = sockets[Int(i)].rto * 7 / 2
+        let timeout = tmo <= 60 * Nanos.nanosPerSecond ? max(tmo, rto35) : 2 * (tmo - 60 * Nanos.nanosPerSecond)
+        cancelRetransmit(i)
+        enterTimeWait(i, finWait2: true, timeout: timeout, now: now, out: &out)
+    }
+
+    /// The RTO for a synchronized socket: srtt + max(4·rttvar, tcp_rto_min) ≈ 200 ms + srtt on
+    /// a LAN (CL-6: FIN retransmissions at 0.2, 0.4, 0.8 … s).
+    func rtoNow(_ i: UInt32) -> Nanos {
+        let s = sockets[Int(i)]
+        return min(200 * Nanos.nanosPerMilli + s.srtt, 120 * Nanos.nanosPerSecond)
+    }
+
+    /// accept(): the oldest queued child, now owned by `app`; data and EOF that arrived while it
+    /// waited are delivered as events.
+    public mutating func accept(listener l: Int32, app: UInt32, now: Nanos, out: inout Effects) -> SocketHandle? {
+        var L = listeners[Int(l)]
+        guard L.acceptQueueLength > 0 else { return nil }
+        let i = L.acceptQueue[L.head]
+        L.head += 1
+        if L.head > 64 && L.head * 2 > L.acceptQueue.count {
+            L.acceptQueue.removeFirst(L.head)
+            L.head = 0
+        }
+        listeners[Int(l)] = L
+        sockets[Int(i)].inAcceptQueue = false
+        sockets[Int(i)].app = app
+        let s = sockets[Int(i)]
+        if s.unreadBytes > 0 {
+            sockets[Int(i)].unreadBytes = 0
+            notify(i, .data, message: s.pendingMessage, out: &out)
+        }
+        if s.eofPending {
+            sockets[Int(i)].eofPending = false
+            notify(i, .eof, out: &out)
+        }
+        return handle(i)
+    }
+
+    /// Children waiting in a listener's accept queue.
+    public func acceptQueueLength(_ l: Int32) -> Int { listeners[Int(l)].acceptQueueLength }
+}

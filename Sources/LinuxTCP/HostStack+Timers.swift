@@ -1,0 +1,140 @@
+/// Timer expiry.
+extension HostStack {
+    public mutating func fire(_ t: TimerRequest, now: Nanos, out: inout Effects) {
+        switch t.kind {
+        case .retransmit:
+            let i = t.index
+            guard Int(i) < sockets.count, sockets[Int(i)].live, sockets[Int(i)].timerGeneration == t.generation else { return }
+            sockets[Int(i)].timerArmed = false
+            if sockets[Int(i)].state == .synSent {
+                synTimeout(i, now: now, out: &out)
+            } else {
+                retransmitTimeout(i, now: now, out: &out)
+            }
+        case .timeWaitExpire:
+            let w = t.index
+            guard timeWaits[Int(w)].live, timeWaits[Int(w)].generation == t.generation else { return }
+            killTimeWait(w)
+        case .timeWaitReusable:
+            let w = t.index
+            guard timeWaits[Int(w)].live, timeWaits[Int(w)].generation == t.generation,
+                timeWaits[Int(w)].holdsDestBit
+            else { return }
+            let tw = timeWaits[Int(w)]
+            ports.setHeld(tw.destination, tw.tuple.localPort, false)
+            timeWaits[Int(w)].holdsDestBit = false
+        case .requestTimer:
+            let r = t.index
+            guard requests[Int(r)].live, requests[Int(r)].generation == t.generation else { return }
+            requestTimeout(r, now: now, out: &out)
+        }
+    }
+
+    /// SYN retransmission (LQ-10): linear 1 s timeouts while `total_rto ≤ tcp_syn_linear_timeouts`
+    /// (≥6.5), doubling after; ETIMEDOUT once retransmissions reach syn_retries (+ linear), or
+    /// the time since the first SYN reaches (2^(syn_retries+1) − 1) s.
+    mutating func synTimeout(_ i: UInt32, now: Nanos, out: inout Effects) {
+        var s = sockets[Int(i)]
+        let linear = profile.hasSynLinearTimeouts ? sysctls.tcpSynLinearTimeouts : 0
+        let retries = sysctls.tcpSynRetries
+        let cap = ((Nanos(1) << Nanos(min(retries + 1, 40))) - 1) * Nanos.nanosPerSecond
+        if s.retransmits >= retries + linear || now - s.retransStamp >= cap {
+            counters.bump(.abortOnTimeout)
+            counters.bump(.attemptFails)
+            notify(i, .failed, errno: .ETIMEDOUT, out: &out)
+            destroy(i)
+            return
+        }
+        s.retransmits += 1
+        s.totalRTO += 1
+        if linear > 0 && s.totalRTO <= linear {
+            s.rto = Nanos.nanosPerSecond
+        } else {
+            s.rto = min(s.rto * 2, 120 * Nanos.nanosPerSecond)
+        }
+        sockets[Int(i)] = s
+        counters.bump(.timeouts)
+        counters.bump(.retransSegs)
+        counters.bump(.synRetrans)
+        sockets[Int(i)].synTSval = s.synTSval  // the first SYN's TSval bounds TSecr (TS-5)
+        emit(i, flags: [.syn], seq: s.iss, now: now, out: &out)
+        armRetransmit(i, after: s.rto, now: now, out: &out)
+    }
+
+    /// `tcp_model_timeout(boundary, 200 ms)`: the give-up deadline of CL-6.
+    func modelTimeout(_ boundary: Int) -> Nanos {
+        let base = 200 * Nanos.nanosPerMilli
+        let thresh = 9  // ilog2(TCP_RTO_MAX / TCP_RTO_MIN)
+        if boundary <= thresh { return ((2 << Nanos(boundary)) - 1) * base }
+        return ((2 << Nanos(thresh)) - 1) * base + Nanos(boundary - thresh) * 120 * Nanos.nanosPerSecond
+    }
+
+    /// Data/FIN retransmission with backoff; orphans give up after `tcp_orphan_retries` (0 → 8,
+    /// ≈102 s), others after `tcp_retries2` = 15 (≈925 s), with TCPAbortOnTimeout and no RST.
+    mutating func retransmitTimeout(_ i: UInt32, now: Nanos, out: inout Effects) {
+        var s = sockets[Int(i)]
+        guard s.sndUna != s.sndNxt else { return }
+        let boundary = s.closedByApp ? (sysctls.tcpOrphanRetries == 0 ? 8 : sysctls.tcpOrphanRetries) : 15
+        if now - s.retransStamp >= modelTimeout(boundary) {
+            counters.bump(.abortOnTimeout)
+            if s.state == .established || s.state == .closeWait { counters.bump(.estabResets) }
+            notify(i, .failed, errno: .ETIMEDOUT, out: &out)
+            destroy(i)
+            return
+        }
+        s.retransmits += 1
+        s.rto = min(s.rto * 2, 120 * Nanos.nanosPerSecond)
+        sockets[Int(i)] = s
+        counters.bump(.timeouts)
+        counters.bump(.retransSegs)
+        var flags: TCPFlags = s.outLength > 0 ? [.psh] : []
+        if s.finSent { flags.insert(.fin) }
+        emit(i, flags: flags, seq: s.sndUna, length: s.outLength, message: s.outMessage, now: now, out: &out)
+        armRetransmit(i, after: s.rto, now: now, out: &out)
+    }
+
+    /// SYN-ACK timer (LQ-9): retransmit up to `tcp_synack_retries` times, then drop silently.
+    mutating func requestTimeout(_ r: UInt32, now: Nanos, out: inout Effects) {
+        requests[Int(r)].numTimeout += 1
+        counters.bump(.timeouts)
+        if requests[Int(r)].numTimeout > sysctls.tcpSynackRetries {
+            freeRequest(r)
+            return
+        }
+        sendSynAck(r, retransmission: true, now: now, out: &out)
+        armRequestTimer(r, now: now, out: &out)
+    }
+}
+
+/// What `ss -ant` and `ss -lnt` would show for one host.
+public struct SocketSummary: Sendable, Equatable {
+    /// Count per state (ss names), zero counts left out, in ss order.
+    public var states: [(name: String, count: Int)]
+    /// Listeners: port, Recv-Q (accept queue), Send-Q (backlog) (LQ-3).
+    public var listeners: [(port: Int, recvQ: Int, sendQ: Int)]
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.states.map { "\($0.name)=\($0.count)" } == b.states.map { "\($0.name)=\($0.count)" }
+            && a.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)" } == b.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)" }
+    }
+}
+
+extension HostStack {
+    /// Counts sockets by state as `ss -ant` does: timewait sockets in the FIN_WAIT2 substate
+    /// show as FIN-WAIT-2, request sockets as SYN-RECV.
+    public func summary() -> SocketSummary {
+        var counts = Array(repeating: 0, count: TCPState.allCases.count)
+        for s in sockets where s.live { counts[Int(s.state.rawValue)] += 1 }
+        for w in timeWaits where w.live { counts[Int((w.finWait2 ? TCPState.finWait2 : .timeWait).rawValue)] += 1 }
+        for q in requests where q.live { counts[Int(TCPState.synRecv.rawValue)] += 1 }
+        counts[Int(TCPState.listen.rawValue)] += listeners.count
+        let order: [TCPState] = [.established, .synSent, .synRecv, .finWait1, .finWait2, .timeWait, .closeWait, .lastAck,
+                                 .closing, .listen]
+        let states = order.compactMap { st -> (String, Int)? in
+            let c = counts[Int(st.rawValue)]
+            return c > 0 ? (st.ssName, c) : nil
+        }
+        let ls = listeners.map { (port: Int($0.port), recvQ: $0.acceptQueueLength, sendQ: $0.backlog) }
+        return SocketSummary(states: states.map { (name: $0.0, count: $0.1) }, listeners: ls)
+    }
+}

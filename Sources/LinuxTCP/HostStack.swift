@@ -1,0 +1,320 @@
+/// One host's (one network namespace's) TCP stack.
+///
+/// Pure and deterministic: it receives segments, application calls and timer firings with the
+/// current simulated time, and answers with ``Effects`` (segments to send, timers to arm,
+/// events for applications). It owns a seeded RNG for the kernel's own random draws.
+public struct HostStack: Sendable {
+    public let profile: KernelProfile
+    public let sysctls: Sysctls
+    public let addresses: [IPv4Address]
+    /// Time since boot at simulated time 0: the base of jiffies, the TS clock and ISN clock.
+    public let uptime: Nanos
+    public var counters = Counters()
+
+    var rng: SplitMix64
+    var ehash = FourTupleTable(capacity: 1024)
+    public internal(set) var ports: PortAllocator
+
+    var sockets: [FullSocket] = []
+    var freeSockets: [UInt32] = []
+    var timeWaits: [TimeWaitSocket] = []
+    var freeTimeWaits: [UInt32] = []
+    /// Timewait sockets in either substate (TW-6, sockstat `tw`).
+    public internal(set) var timeWaitCount = 0
+    var requests: [RequestSock] = []
+    var freeRequests: [UInt32] = []
+    var listeners: [Listener] = []
+    var listenerByPort: [Int32]
+    var nextBindOwnerID: UInt32 = 1
+    /// Peers with a tcp_metrics RTT entry ("proven", TR-6/LQ-4.5).
+    var provenPeers: Set<UInt32> = []
+    var ackDirty: [UInt32] = []
+
+    let isnSecret: UInt64
+    let tsSecret: UInt64
+    let cookieSecret: UInt64
+
+    public init(profile: KernelProfile, sysctls: Sysctls, addresses: [IPv4Address], uptime: Nanos, seed: UInt64) {
+        self.profile = profile
+        self.sysctls = sysctls
+        self.addresses = addresses
+        self.uptime = uptime
+        var r = SplitMix64(seed: seed)
+        ports = PortAllocator(sysctls: sysctls, rng: &r)
+        isnSecret = r.next()
+        tsSecret = r.next()
+        cookieSecret = r.next()
+        rng = r
+        listenerByPort = Array(repeating: -1, count: 65536)
+    }
+
+    // MARK: clocks
+
+    @inline(__always) func monotonic(_ now: Nanos) -> Nanos { uptime + now }
+    @inline(__always) func jiffies(_ now: Nanos) -> Int64 { monotonic(now) / profile.jiffy }
+    /// `tcp_clock_ms()` truncated to the 32-bit TS option clock (TS-3, ≥4.13: 1 ms).
+    @inline(__always) func tsClock(_ now: Nanos) -> UInt32 { UInt32(truncatingIfNeeded: monotonic(now) / 1_000_000) }
+    /// `ktime_get_seconds()`, the unit of `ts_recent_stamp`.
+    @inline(__always) func seconds(_ now: Nanos) -> Int64 { monotonic(now) / Nanos.nanosPerSecond }
+
+    /// When a kernel timer armed now for `delay` really fires (timer-wheel rounding).
+    func timerExpiry(_ delay: Nanos, now: Nanos) -> Nanos {
+        let j = profile.jiffy
+        let deltaJ = (delay + j - 1) / j  // msecs_to_jiffies rounds up
+        let e = TimerWheel.roundedExpiry(nowJiffies: jiffies(now), deltaJiffies: deltaJ)
+        return e * j - uptime
+    }
+
+    /// TS offset of a connection (TS-3, 6.18.17+: per 4-tuple, deterministic; 0 for value 2).
+    func tsOffset(_ t: FourTuple) -> UInt32 {
+        sysctls.tcpTimestamps == 1
+            ? UInt32(truncatingIfNeeded: keyedHash(tsSecret, UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value), UInt64(t.packedPorts)) >> 32)
+            : 0
+    }
+
+    /// `secure_tcp_seq()` (TS-4): keyed hash of the 4-tuple plus a 64 ns clock.
+    func secureISN(_ t: FourTuple, now: Nanos) -> UInt32 {
+        let h = UInt32(truncatingIfNeeded: keyedHash(isnSecret, UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value), UInt64(t.packedPorts)))
+        return h &+ UInt32(truncatingIfNeeded: monotonic(now) >> 6)
+    }
+
+    /// Whether `a` is one of this host's addresses (or loopback).
+    public func owns(_ a: IPv4Address) -> Bool { a.isLoopback || addresses.contains(a) }
+
+    // MARK: slabs
+
+    mutating func allocSocket(_ t: FourTuple) -> UInt32 {
+        if let i = freeSockets.popLast() {
+            let g = sockets[Int(i)].generation &+ 1
+            sockets[Int(i)] = FullSocket(tuple: t)
+            sockets[Int(i)].generation = g
+            sockets[Int(i)].live = true
+            return i
+        }
+        var s = FullSocket(tuple: t)
+        s.live = true
+        sockets.append(s)
+        return UInt32(sockets.count - 1)
+    }
+
+    mutating func allocTimeWait(_ t: FourTuple) -> UInt32 {
+        if let i = freeTimeWaits.popLast() {
+            let g = timeWaits[Int(i)].generation &+ 1
+            timeWaits[Int(i)] = TimeWaitSocket(tuple: t)
+            timeWaits[Int(i)].generation = g
+            timeWaits[Int(i)].live = true
+            return i
+        }
+        var s = TimeWaitSocket(tuple: t)
+        s.live = true
+        timeWaits.append(s)
+        return UInt32(timeWaits.count - 1)
+    }
+
+    mutating func allocRequest(_ t: FourTuple) -> UInt32 {
+        if let i = freeRequests.popLast() {
+            let g = requests[Int(i)].generation &+ 1
+            requests[Int(i)] = RequestSock(tuple: t)
+            requests[Int(i)].generation = g
+            requests[Int(i)].live = true
+            return i
+        }
+        var s = RequestSock(tuple: t)
+        s.live = true
+        requests.append(s)
+        return UInt32(requests.count - 1)
+    }
+
+    func handle(_ i: UInt32) -> SocketHandle { SocketHandle(index: i, generation: sockets[Int(i)].generation) }
+
+    func valid(_ h: SocketHandle) -> Bool {
+        Int(h.index) < sockets.count && sockets[Int(h.index)].live && sockets[Int(h.index)].generation == h.generation
+    }
+
+    // MARK: output
+
+    /// Sends a segment from full socket `i`, carrying ACK and timestamps as the state allows.
+    mutating func emit(_ i: UInt32, flags: TCPFlags, seq: UInt32, length: UInt32 = 0, message: AppMessage = .none,
+                       now: Nanos, out: inout Effects) {
+        let s = sockets[Int(i)]
+        let initialSYN = flags == [.syn]
+        var f = flags
+        if !initialSYN { f.insert(.ack) }
+        var seg = Segment(src: s.tuple.localAddress, dst: s.tuple.remoteAddress, sport: s.tuple.localPort,
+                          dport: s.tuple.remotePort, flags: f, seq: seq, ack: initialSYN ? 0 : s.rcvNxt,
+                          length: length, message: message)
+        if initialSYN ? sysctls.tcpTimestamps != 0 : s.tsOK {
+            seg.hasTS = true
+            seg.tsval = tsClock(now) &+ s.tsOffset
+            seg.tsecr = initialSYN ? 0 : s.tsRecent
+        }
+        if f.contains(.rst) { counters.bump(.outRsts) }
+        sockets[Int(i)].ackPending = false
+        out.segments.append(seg)
+    }
+
+    /// A reset answering `seg` when no socket can (`tcp_v4_send_reset`).
+    mutating func sendReset(for seg: Segment, out: inout Effects) {
+        if seg.flags.contains(.rst) { return }
+        var r = Segment(src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, flags: [.rst], seq: 0, ack: 0)
+        if seg.flags.contains(.ack) {
+            r.seq = seg.ack
+        } else {
+            r.flags = [.rst, .ack]
+            r.ack = seg.seq &+ seg.sequenceLength
+        }
+        counters.bump(.outRsts)
+        out.segments.append(r)
+    }
+
+    mutating func markAckPending(_ i: UInt32) {
+        sockets[Int(i)].ackPending = true
+        if !sockets[Int(i)].ackDirty {
+            sockets[Int(i)].ackDirty = true
+            ackDirty.append(i)
+        }
+    }
+
+    /// Sends the ACKs still owed after applications had their turn (they ride on data when the
+    /// application answered at once; otherwise a pure ACK goes out).
+    public mutating func flushAcks(now: Nanos, out: inout Effects) {
+        guard !ackDirty.isEmpty else { return }
+        for i in ackDirty {
+            sockets[Int(i)].ackDirty = false
+            let s = sockets[Int(i)]
+            if s.live && s.ackPending { emit(i, flags: [.ack], seq: s.sndNxt, now: now, out: &out) }
+        }
+        ackDirty.removeAll(keepingCapacity: true)
+    }
+
+    mutating func notify(_ i: UInt32, _ kind: AppEvent.Kind, errno: Errno = .none, message: AppMessage = .none,
+                         out: inout Effects) {
+        let s = sockets[Int(i)]
+        guard s.app != 0 else { return }
+        out.events.append(AppEvent(app: s.app, kind: kind, socket: handle(i), listener: -1, errno: errno, message: message))
+    }
+
+    // MARK: timers
+
+    mutating func armRetransmit(_ i: UInt32, after delay: Nanos, now: Nanos, out: inout Effects) {
+        sockets[Int(i)].timerGeneration &+= 1
+        sockets[Int(i)].timerArmed = true
+        out.timers.append(TimerRequest(time: timerExpiry(delay, now: now), kind: .retransmit, index: i,
+                                       generation: sockets[Int(i)].timerGeneration, isTimeWaitLength: false))
+    }
+
+    mutating func cancelRetransmit(_ i: UInt32) {
+        sockets[Int(i)].timerGeneration &+= 1
+        sockets[Int(i)].timerArmed = false
+    }
+
+    // MARK: teardown
+
+    /// Removes a full socket from every table and frees its slot (`tcp_done` / `inet_put_port`).
+    mutating func destroy(_ i: UInt32) {
+        let s = sockets[Int(i)]
+        guard s.live else { return }
+        if s.state != .listen {
+            if case .full(let j)? = ehash.lookup(s.tuple), j == i { ehash.remove(s.tuple) }
+            if s.holdsDestBit { ports.setHeld(s.destination, s.tuple.localPort, false) }
+            ports.removeOwner(s.tuple.localPort, bindOwnerID: s.bindOwnerID == 0 ? nil : s.bindOwnerID)
+            if s.hadRTTSample { provenPeers.insert(s.tuple.remoteAddress.value) }
+        }
+        sockets[Int(i)].live = false
+        sockets[Int(i)].state = .closed
+        sockets[Int(i)].generation &+= 1
+        freeSockets.append(i)
+    }
+
+    /// `tcp_time_wait()`: swap full socket `i` for a timewait socket in the given substate,
+    /// or close it outright when `tcp_max_tw_buckets` is reached (TW-6).
+    mutating func enterTimeWait(_ i: UInt32, finWait2: Bool, timeout: Nanos, now: Nanos, out: inout Effects) {
+        let s = sockets[Int(i)]
+        if s.hadRTTSample { provenPeers.insert(s.tuple.remoteAddress.value) }
+        guard timeWaitCount < sysctls.tcpMaxTwBuckets else {
+            counters.bump(.timeWaitOverflow)
+            destroy(i)
+            return
+        }
+        let w = allocTimeWait(s.tuple)
+        var tw = timeWaits[Int(w)]
+        tw.finWait2 = finWait2
+        tw.rcvNxt = s.rcvNxt
+        tw.sndNxt = s.sndNxt
+        tw.tsOffset = s.tsOffset
+        tw.tsRecent = s.tsRecent
+        tw.tsRecentStamp = s.tsOK ? s.tsRecentStamp : 0
+        tw.entry = now
+        tw.autobound = s.autobound
+        tw.holdsDestBit = s.holdsDestBit
+        tw.reuseAddress = s.reuseAddress
+        tw.bindOwnerID = s.bindOwnerID
+        tw.destination = s.destination
+        timeWaits[Int(w)] = tw
+        timeWaitCount += 1
+        ehash.set(s.tuple, .timeWait(w))
+        // The TW keeps the port's bind-bucket ownership: hand it over from the full socket.
+        sockets[Int(i)].holdsDestBit = false
+        sockets[Int(i)].live = false
+        sockets[Int(i)].state = .closed
+        sockets[Int(i)].generation &+= 1
+        freeSockets.append(i)
+        // TW-7 (≥4.3): counted at creation, TW for timeouts > 4 s, TWKilled otherwise.
+        counters.bump(timeout > 4 * Nanos.nanosPerSecond ? .tw : .twKilled)
+        scheduleTimeWait(w, timeout: timeout, now: now, out: &out)
+    }
+
+    /// Arms a timewait socket's expiry, and, when connect() could take it over, the moment it
+    /// becomes reusable (TWR-2: timestamps seen, tw_reuse on for this peer, TIME_WAIT substate,
+    /// `now_ms > entry_ms + tcp_tw_reuse_delay`).
+    mutating func scheduleTimeWait(_ w: UInt32, timeout: Nanos, now: Nanos, out: inout Effects) {
+        timeWaits[Int(w)].generation &+= 1
+        let tw = timeWaits[Int(w)]
+        let expiry = timerExpiry(timeout, now: now)
+        timeWaits[Int(w)].expiry = expiry
+        out.timers.append(TimerRequest(time: expiry, kind: .timeWaitExpire, index: w, generation: tw.generation,
+                                       isTimeWaitLength: timeout == 60 * Nanos.nanosPerSecond))
+        if tw.autobound && tw.holdsDestBit && !tw.finWait2 && tw.tsRecentStamp != 0 && reuseAllowed(tw.tuple) {
+            let entryMs = monotonic(tw.entry) / Nanos.nanosPerMilli
+            let at = (entryMs + Int64(sysctls.tcpTwReuseDelayMs) + 1) * Nanos.nanosPerMilli - uptime
+            if at < expiry {
+                out.timers.append(TimerRequest(time: max(at, now), kind: .timeWaitReusable, index: w,
+                                               generation: tw.generation, isTimeWaitLength: false))
+            }
+        }
+    }
+
+    /// `tcp_tw_reuse` for this tuple: 1 on, 2 only for loopback (TWR-2).
+    func reuseAllowed(_ t: FourTuple) -> Bool {
+        switch sysctls.tcpTwReuse {
+        case 1: return true
+        case 2: return t.localAddress.isLoopback || t.remoteAddress.isLoopback
+        default: return false
+        }
+    }
+
+    /// Removes a timewait socket (expiry, RST assassination, SYN takeover, connect() reuse).
+    mutating func killTimeWait(_ w: UInt32, releasePort: Bool = true) {
+        let tw = timeWaits[Int(w)]
+        guard tw.live else { return }
+        if case .timeWait(let j)? = ehash.lookup(tw.tuple), j == w { ehash.remove(tw.tuple) }
+        if releasePort {
+            if tw.holdsDestBit { ports.setHeld(tw.destination, tw.tuple.localPort, false) }
+            ports.removeOwner(tw.tuple.localPort, bindOwnerID: tw.bindOwnerID == 0 ? nil : tw.bindOwnerID)
+        }
+        timeWaits[Int(w)].live = false
+        timeWaits[Int(w)].generation &+= 1
+        timeWaitCount -= 1
+        freeTimeWaits.append(w)
+    }
+
+    mutating func freeRequest(_ r: UInt32) {
+        let q = requests[Int(r)]
+        guard q.live else { return }
+        if case .request(let j)? = ehash.lookup(q.tuple), j == r { ehash.remove(q.tuple) }
+        if q.listener >= 0 { listeners[Int(q.listener)].qlen -= 1 }
+        requests[Int(r)].live = false
+        requests[Int(r)].generation &+= 1
+        freeRequests.append(r)
+    }
+}

@@ -1,0 +1,301 @@
+/// Ephemeral port selection for connect() and bind(0), with the bind buckets that own ports.
+///
+/// Models `__inet_hash_connect` (EP-3, 6.18) exactly: a keyed hash of (saddr, daddr, dport,
+/// 10-s epoch) plus a per-bucket perturbation counter gives the offset; the first pass visits
+/// ports of `low`'s parity in steps of 2, wrapping by `remaining` (the range size rounded down
+/// to even, so an odd range never reaches its top port from offset 0, EP-1), the second pass the
+/// other parity; success adds `max(i, rand(0..7)·2) + 2` to the counter.
+///
+/// To keep each connect() O(range/64) instead of O(range), the ports a destination cannot use
+/// are kept as bitsets: `destination` bits for 4-tuples held in the established hash (cleared
+/// when a TIME_WAIT becomes reusable), `host` bits for reserved ports and ports owned by
+/// bind()/listen() buckets (EP-3 step 4). A destination whose every port is blocked fails at
+/// once, as the kernel does after its full scan.
+public struct PortAllocator: Sendable {
+    /// Who created a bind bucket (`fastreuse`): connect() autobind (−1) or bind()/listen().
+    public enum BucketKind: UInt8, Sendable { case none = 0, connect = 1, bind = 2 }
+
+    public let low: UInt16
+    public let high: UInt16
+    let size: Int
+    /// Ports scanned per pass pair (`remaining`), size rounded down to even when > 1.
+    let remaining: Int
+    let wordsEven: Int
+    let wordsOdd: Int
+
+    /// Owners per port (sockets and timewait sockets), and who created the bucket.
+    var owners: [Int32]
+    var kinds: [BucketKind]
+    /// Per-bucket owner records for bind-created buckets (conflict checks, EP-10).
+    var bindOwners: [UInt16: [BindOwner]] = [:]
+
+    var hostEven: [UInt64]
+    var hostOdd: [UInt64]
+    var hostBlockedCount = 0
+
+    struct Destination {
+        var even: [UInt64]
+        var odd: [UInt64]
+        /// Ports blocked for this destination: destination bits ∪ host bits.
+        var blocked: Int
+    }
+    var destinations: [Destination] = []
+    var destinationIndex: [DestinationKey: Int32] = [:]
+
+    /// `table_perturb`: 2^16 counters, random at first use (CONFIG_INET_TABLE_PERTURB_ORDER=16).
+    var perturb: [UInt32]
+    let secret: UInt64
+
+    /// A (saddr, daddr, dport) group: the unit of port exhaustion (EP-6).
+    public struct DestinationKey: Hashable, Sendable {
+        public var source: IPv4Address
+        public var destination: IPv4Address
+        public var port: UInt16
+    }
+
+    /// One owner of a bind-created bucket.
+    public struct BindOwner: Sendable, Equatable {
+        public var address: IPv4Address  // 0.0.0.0 = wildcard
+        public var reuseAddress: Bool
+        public var isListener: Bool
+        public var id: UInt32
+    }
+
+    public init(sysctls: Sysctls, rng: inout SplitMix64) {
+        low = sysctls.portRangeLow
+        high = sysctls.portRangeHigh
+        size = sysctls.portRangeSize
+        remaining = size > 1 ? size & ~1 : size
+        wordsEven = ((size + 1) / 2 + 63) / 64
+        wordsOdd = (size / 2 + 63) / 64
+        owners = Array(repeating: 0, count: 65536)
+        kinds = Array(repeating: .none, count: 65536)
+        hostEven = Array(repeating: 0, count: wordsEven)
+        hostOdd = Array(repeating: 0, count: wordsOdd)
+        perturb = (0..<65536).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
+        secret = rng.next()
+        for r in sysctls.reservedPorts {
+            for p in r {
+                reserved.insert(p)
+                setHostBit(p, true)
+            }
+        }
+    }
+
+    // MARK: bit helpers
+
+    @inline(__always) func inRange(_ p: UInt16) -> Bool { p >= low && p <= high }
+
+    /// (isOdd, bit index) of a port in the range.
+    @inline(__always) func slot(_ p: UInt16) -> (Bool, Int) {
+        let off = Int(p - low)
+        return (off & 1 == 1, off >> 1)
+    }
+
+    @inline(__always) static func test(_ words: [UInt64], _ i: Int) -> Bool { words[i >> 6] >> UInt64(i & 63) & 1 == 1 }
+
+    func hostBit(_ p: UInt16) -> Bool {
+        let (odd, i) = slot(p)
+        return PortAllocator.test(odd ? hostOdd : hostEven, i)
+    }
+
+    mutating func setHostBit(_ p: UInt16, _ on: Bool) {
+        guard inRange(p) else { return }
+        let (odd, i) = slot(p)
+        let was = PortAllocator.test(odd ? hostOdd : hostEven, i)
+        guard was != on else { return }
+        let m: UInt64 = 1 << UInt64(i & 63)
+        if odd { if on { hostOdd[i >> 6] |= m } else { hostOdd[i >> 6] &= ~m } } else {
+            if on { hostEven[i >> 6] |= m } else { hostEven[i >> 6] &= ~m }
+        }
+        hostBlockedCount += on ? 1 : -1
+        for d in destinations.indices {
+            let destSet = PortAllocator.test(odd ? destinations[d].odd : destinations[d].even, i)
+            if !destSet { destinations[d].blocked += on ? 1 : -1 }
+        }
+    }
+
+    /// The index of a destination group, created on first use.
+    public mutating func destination(_ key: DestinationKey) -> Int32 {
+        if let i = destinationIndex[key] { return i }
+        let i = Int32(destinations.count)
+        destinations.append(Destination(
+            even: Array(repeating: 0, count: wordsEven), odd: Array(repeating: 0, count: wordsOdd),
+            blocked: hostBlockedCount))
+        destinationIndex[key] = i
+        return i
+    }
+
+    /// Marks `port` as held (true) or usable (false) for destination group `d`.
+    public mutating func setHeld(_ d: Int32, _ p: UInt16, _ held: Bool) {
+        guard inRange(p) else { return }
+        let (odd, i) = slot(p)
+        let m: UInt64 = 1 << UInt64(i & 63)
+        let di = Int(d)
+        let was = PortAllocator.test(odd ? destinations[di].odd : destinations[di].even, i)
+        guard was != held else { return }
+        if odd {
+            if held { destinations[di].odd[i >> 6] |= m } else { destinations[di].odd[i >> 6] &= ~m }
+        } else {
+            if held { destinations[di].even[i >> 6] |= m } else { destinations[di].even[i >> 6] &= ~m }
+        }
+        if !hostBit(p) { destinations[di].blocked += held ? 1 : -1 }
+    }
+
+    /// Ports of the range currently blocked for destination group `d`.
+    public func blockedCount(_ d: Int32) -> Int { destinations[Int(d)].blocked }
+
+    /// Ports in the range.
+    public var rangeSize: Int { size }
+
+    // MARK: buckets
+
+    /// The bucket kind of `port`.
+    public func bucketKind(_ p: UInt16) -> BucketKind { kinds[Int(p)] }
+
+    /// Adds an owner to `port`'s bucket, creating it as `kind` if absent.
+    public mutating func addOwner(_ p: UInt16, kind: BucketKind, bindOwner: BindOwner? = nil) {
+        let i = Int(p)
+        if owners[i] == 0 {
+            kinds[i] = kind
+            if kind == .bind { setHostBit(p, true) }
+        }
+        owners[i] += 1
+        if let b = bindOwner { bindOwners[p, default: []].append(b) }
+    }
+
+    /// Removes one owner of `port`; the bucket goes when the last owner does.
+    public mutating func removeOwner(_ p: UInt16, bindOwnerID: UInt32? = nil) {
+        let i = Int(p)
+        owners[i] -= 1
+        if let id = bindOwnerID, var list = bindOwners[p] {
+            if let k = list.firstIndex(where: { $0.id == id }) { list.remove(at: k) }
+            bindOwners[p] = list.isEmpty ? nil : list
+        }
+        if owners[i] == 0 {
+            if kinds[i] == .bind && !isReservedBit(p) { setHostBit(p, false) }
+            kinds[i] = .none
+            bindOwners[p] = nil
+        }
+    }
+
+    /// `ip_local_reserved_ports` (EP-2): blocked for autobind and bind(0) whatever the buckets say.
+    var reserved: Set<UInt16> = []
+    func isReservedBit(_ p: UInt16) -> Bool { reserved.contains(p) }
+
+    /// Whether a new socket bound to (address, port) conflicts with the bucket's owners (EP-10):
+    /// addresses overlap and not (both SO_REUSEADDR and the owner is not listening).
+    /// Owners of connect-created buckets carry no SO_REUSEADDR and so always conflict.
+    public func bindConflict(port p: UInt16, address: IPv4Address, reuseAddress: Bool) -> Bool {
+        let i = Int(p)
+        if owners[i] == 0 { return false }
+        if kinds[i] == .connect { return true }
+        for o in bindOwners[p] ?? [] {
+            let overlap = o.address.value == 0 || address.value == 0 || o.address == address
+            if !overlap { continue }
+            if reuseAddress && o.reuseAddress && !o.isListener { continue }
+            return true
+        }
+        return false
+    }
+
+    // MARK: connect() autobind (EP-3)
+
+    /// The result of an autobind scan.
+    public struct Choice: Sendable {
+        public var port: UInt16
+        /// The kernel's loop index `i` at the chosen port (steps × 2), for the perturb update.
+        public var loopIndex: Int
+        public var perturbIndex: Int
+    }
+
+    /// `secure_ipv4_port_ephemeral()`: 64-bit keyed hash of (saddr, daddr, dport, 10-s epoch).
+    public func portOffset(_ key: DestinationKey, epoch: Int64) -> UInt64 {
+        keyedHash(secret, UInt64(key.source.value) << 32 | UInt64(key.destination.value), UInt64(key.port),
+                  UInt64(bitPattern: epoch))
+    }
+
+    /// Runs the EP-3 scan for destination group `d`; `usable(port)` confirms a candidate whose
+    /// bits say it is free (it may reject, and the scan goes on). nil means EADDRNOTAVAIL.
+    public func scan(_ d: Int32, portOffset: UInt64, usable: (UInt16) -> Bool) -> Choice? {
+        let dest = destinations[Int(d)]
+        if dest.blocked >= size { return nil }
+        let index = Int(portOffset & 0xFFFF)
+        var offset = Int((perturb[index] &+ UInt32(truncatingIfNeeded: portOffset >> 32)) % UInt32(remaining))
+        offset &= ~1
+        // Pass 1: even offsets (parity of low). Bit index e = off/2.
+        let totalA = (remaining + 1) / 2
+        let eMax = (size - 1) / 2
+        let startA = offset / 2
+        let c1 = min(eMax - startA + 1, totalA)
+        let wrapA = size % 2 == 0 ? 0 : 1
+        if let k = firstUsable(dest.even, hostEven, odd: false, from: startA, count: c1, usable: usable) {
+            return Choice(port: low + UInt16(2 * k), loopIndex: 2 * (k - startA), perturbIndex: index)
+        }
+        if totalA - c1 > 0,
+            let k = firstUsable(dest.even, hostEven, odd: false, from: wrapA, count: totalA - c1, usable: usable)
+        {
+            return Choice(port: low + UInt16(2 * k), loopIndex: 2 * (c1 + k - wrapA), perturbIndex: index)
+        }
+        // Pass 2: odd offsets, `i` restarts at 0. Bit index o = (off−1)/2.
+        guard remaining > 1 else { return nil }
+        let totalB = remaining / 2
+        let oMax = totalB - 1
+        let startB = offset / 2
+        let d1 = min(oMax - startB + 1, totalB)
+        if let k = firstUsable(dest.odd, hostOdd, odd: true, from: startB, count: d1, usable: usable) {
+            return Choice(port: low + UInt16(2 * k + 1), loopIndex: 2 * (k - startB), perturbIndex: index)
+        }
+        if totalB - d1 > 0, let k = firstUsable(dest.odd, hostOdd, odd: true, from: 0, count: totalB - d1, usable: usable) {
+            return Choice(port: low + UInt16(2 * k + 1), loopIndex: 2 * (d1 + k), perturbIndex: index)
+        }
+        return nil
+    }
+
+    /// First bit index in [from, from+count) clear in both bitsets and accepted by `usable`.
+    @inline(__always)
+    func firstUsable(_ a: [UInt64], _ b: [UInt64], odd: Bool, from: Int, count: Int, usable: (UInt16) -> Bool) -> Int? {
+        var i = from
+        let end = from + count
+        while i < end {
+            let w = i >> 6
+            var free = ~(a[w] | b[w])
+            free &= ~0 << UInt64(i & 63)  // drop bits below i
+            let wordEnd = (w + 1) << 6
+            if end < wordEnd { free &= (1 << UInt64(end & 63)) &- 1 }
+            while free != 0 {
+                let k = w << 6 + free.trailingZeroBitCount
+                let port = low + UInt16(2 * k + (odd ? 1 : 0))
+                if usable(port) { return k }
+                free &= free &- 1
+            }
+            i = wordEnd
+        }
+        return nil
+    }
+
+    /// The perturbation update after a successful scan: `i = max(i, rand(8)·2)`; += i + 2.
+    public mutating func commit(_ c: Choice, rng: inout SplitMix64) {
+        let i = max(c.loopIndex, Int(rng.below(8)) * 2)
+        perturb[c.perturbIndex] &+= UInt32(i + 2)
+    }
+
+    // MARK: bind(0) (EP-7)
+
+    /// `inet_csk_find_open_port`: random start forced to the parity opposite to `low`, step 2,
+    /// then the other parity; a port is taken only without bind conflict. nil = EADDRINUSE.
+    public func bindAnyPort(address: IPv4Address, reuseAddress: Bool, rng: inout SplitMix64) -> UInt16? {
+        let odds = size / 2
+        let evens = (size + 1) / 2
+        for (count, parity) in [(odds, 1), (evens, 0)] where count > 0 {
+            let start = Int(rng.below(UInt32(count)))
+            for j in 0..<count {
+                let p = low + UInt16(2 * ((start + j) % count) + parity)
+                if !isReservedBit(p) && !bindConflict(port: p, address: address, reuseAddress: reuseAddress) {
+                    return p
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,220 @@
+/// TCP states, with the names `ss` prints.
+public enum TCPState: UInt8, Sendable, CaseIterable, BitwiseCopyable {
+    case closed, listen, synSent, synRecv, established, finWait1, finWait2, closeWait, closing, lastAck, timeWait
+
+    /// The state name as `ss` prints it.
+    public var ssName: String {
+        switch self {
+        case .closed: "CLOSED"
+        case .listen: "LISTEN"
+        case .synSent: "SYN-SENT"
+        case .synRecv: "SYN-RECV"
+        case .established: "ESTAB"
+        case .finWait1: "FIN-WAIT-1"
+        case .finWait2: "FIN-WAIT-2"
+        case .closeWait: "CLOSE-WAIT"
+        case .closing: "CLOSING"
+        case .lastAck: "LAST-ACK"
+        case .timeWait: "TIME-WAIT"
+        }
+    }
+}
+
+/// Error numbers a socket call or a connection can end with.
+public enum Errno: UInt8, Error, Sendable, CaseIterable, BitwiseCopyable {
+    case none, EADDRNOTAVAIL, EADDRINUSE, ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE
+
+    public var name: String { String(describing: self) }
+}
+
+/// An application's reference to a full socket; stale after the socket is freed.
+public struct SocketHandle: Sendable, BitwiseCopyable, Equatable, Hashable {
+    public var index: UInt32
+    public var generation: UInt32
+}
+
+/// bind() before connect() (EP-7, EP-8).
+public struct BindRequest: Sendable, Equatable {
+    public var address: IPv4Address?
+    public var port: UInt16
+    public var noPort: Bool
+    public var reuseAddress: Bool
+    public init(address: IPv4Address?, port: UInt16, noPort: Bool, reuseAddress: Bool) {
+        self.address = address
+        self.port = port
+        self.noPort = noPort
+        self.reuseAddress = reuseAddress
+    }
+}
+
+/// A full socket (`tcp_sock`) in any state but TIME_WAIT and request.
+struct FullSocket {
+    var tuple: FourTuple
+    var state: TCPState = .closed
+    var generation: UInt32 = 0
+    var live = false
+    /// The owning application; 0 for orphans and children not yet accepted.
+    var app: UInt32 = 0
+    var autobound = false
+    var holdsDestBit = false
+    var reuseAddress = false
+    var bindOwnerID: UInt32 = 0
+    var destination: Int32 = -1
+    var listener: Int32 = -1
+    var inAcceptQueue = false
+    var tsOK = false
+    var finSent = false
+    var ackPending = false
+    var ackDirty = false
+    /// close() was called (SOCK_DEAD / RCV_SHUTDOWN).
+    var closedByApp = false
+    var hadRTTSample = false
+    var iss: UInt32 = 0
+    var sndUna: UInt32 = 0
+    var sndNxt: UInt32 = 0
+    var rcvNxt: UInt32 = 0
+    var tsOffset: UInt32 = 0
+    var tsRecent: UInt32 = 0
+    var tsRecentStamp: Int64 = 0
+    var synTSval: UInt32 = 0
+    var retransmits: Int = 0
+    var totalRTO: Int = 0
+    var rto: Nanos = Nanos.nanosPerSecond
+    /// When the oldest unacknowledged segment was first sent (`retrans_stamp`).
+    var retransStamp: Nanos = 0
+    var timerGeneration: UInt32 = 0
+    var timerArmed = false
+    var srtt: Nanos = 0
+    var sentAt: Nanos = 0
+    /// Unacknowledged payload, for retransmission.
+    var outLength: UInt32 = 0
+    var outMessage: AppMessage = .none
+    /// Received data the application has not read (CL-2), with its last message.
+    var unreadBytes: UInt32 = 0
+    var pendingMessage: AppMessage = .none
+    var eofPending = false
+
+    init(tuple: FourTuple) { self.tuple = tuple }
+}
+
+/// A timewait socket (`tcp_timewait_sock`, TW-2): what is left of a connection after close.
+struct TimeWaitSocket {
+    var tuple: FourTuple
+    var generation: UInt32 = 0
+    var live = false
+    /// FIN_WAIT2 substate (orphan waiting for the peer's FIN, TW-9) instead of TIME_WAIT.
+    var finWait2 = false
+    var rcvNxt: UInt32 = 0
+    var sndNxt: UInt32 = 0
+    var tsOffset: UInt32 = 0
+    var tsRecent: UInt32 = 0
+    /// Seconds; 0 when the connection did not use timestamps (TWR-2.1).
+    var tsRecentStamp: Int64 = 0
+    var entry: Nanos = 0
+    var expiry: Nanos = 0
+    var lastAck: Nanos = Int64.min / 2
+    var autobound = false
+    var holdsDestBit = false
+    var reuseAddress = false
+    var bindOwnerID: UInt32 = 0
+    var destination: Int32 = -1
+
+    init(tuple: FourTuple) { self.tuple = tuple }
+}
+
+/// A request socket in SYN_RECV (`tcp_request_sock`, LQ-4).
+struct RequestSock {
+    var tuple: FourTuple
+    var generation: UInt32 = 0
+    var live = false
+    var listener: Int32 = -1
+    var iss: UInt32 = 0
+    var rcvNxt: UInt32 = 0
+    var tsOK = false
+    var tsOffset: UInt32 = 0
+    var tsRecent: UInt32 = 0
+    var numTimeout = 0
+    var numRetrans = 0
+    /// The final ACK arrived but the accept queue was full (LQ-7).
+    var acked = false
+    var lastSynAck: Nanos = Int64.min / 2
+    var sentAt: Nanos = 0
+
+    init(tuple: FourTuple) { self.tuple = tuple }
+}
+
+/// A listening socket with its accept queue (LQ-1, LQ-2).
+struct Listener {
+    var address: IPv4Address
+    var port: UInt16
+    /// `sk_max_ack_backlog`: the listen() backlog after the somaxconn clamp.
+    var backlog: Int
+    var app: UInt32
+    var reuseAddress: Bool
+    var acceptQueue: [UInt32] = []
+    var head = 0
+    /// Requests in SYN_RECV (`qlen`).
+    var qlen = 0
+    /// Last time a cookie was sent (`tcp_synq_overflow`), for LQ-8.
+    var lastOverflow: Nanos = Int64.min / 2
+    var bindOwnerID: UInt32 = 0
+
+    var acceptQueueLength: Int { acceptQueue.count - head }
+}
+
+/// What a timer is for.
+public enum TimerKind: UInt8, Sendable, BitwiseCopyable {
+    /// A full socket's retransmission timer (SYN, data, FIN).
+    case retransmit
+    /// A timewait socket's expiry.
+    case timeWaitExpire
+    /// The moment a TIME_WAIT becomes reusable by connect() (TWR-2).
+    case timeWaitReusable
+    /// A request socket's SYN-ACK timer (LQ-9).
+    case requestTimer
+}
+
+/// A timer the stack wants: the engine calls ``HostStack/fire(_:now:out:)`` at `time`.
+public struct TimerRequest: Sendable, BitwiseCopyable {
+    public var time: Nanos
+    public var kind: TimerKind
+    public var index: UInt32
+    public var generation: UInt32
+    /// A 60 s TIME_WAIT timer: its expiries only grow, so the engine may keep them in a FIFO.
+    public var isTimeWaitLength: Bool
+}
+
+/// Something an application must hear about.
+public struct AppEvent: Sendable, BitwiseCopyable {
+    public enum Kind: UInt8, Sendable, BitwiseCopyable {
+        /// connect() completed.
+        case connected
+        /// The connection failed or was reset; the handle is dead.
+        case failed
+        /// Data arrived (already read).
+        case data
+        /// The peer's FIN arrived (read returned 0).
+        case eof
+        /// A child is waiting in the listener's accept queue.
+        case acceptReady
+    }
+    public var app: UInt32
+    public var kind: Kind
+    public var socket: SocketHandle
+    public var listener: Int32
+    public var errno: Errno
+    public var message: AppMessage
+}
+
+/// Output of one call into a stack: segments to send, timers to arm, events for applications.
+public struct Effects: Sendable {
+    public var segments: [Segment] = []
+    public var timers: [TimerRequest] = []
+    public var events: [AppEvent] = []
+    public init() {}
+    public mutating func removeAll() {
+        segments.removeAll(keepingCapacity: true)
+        timers.removeAll(keepingCapacity: true)
+        events.removeAll(keepingCapacity: true)
+    }
+}
