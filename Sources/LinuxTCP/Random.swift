@@ -12,7 +12,7 @@ public struct SplitMix64: Sendable {
 
     /// Uniform in 0..<bound (bound > 0), like the kernel's `get_random_u32_below`.
     @inlinable public mutating func below(_ bound: UInt32) -> UInt32 {
-        UInt32((next() >> 32) * UInt64(bound) >> 32)
+        UInt32(((next() >> 32) &* UInt64(bound)) >> 32)
     }
 
     /// Uniform in [0, 1).

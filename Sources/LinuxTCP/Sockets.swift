@@ -31,6 +31,10 @@ public enum Errno: UInt8, Error, Sendable, CaseIterable, BitwiseCopyable {
 public struct SocketHandle: Sendable, BitwiseCopyable, Equatable, Hashable {
     public var index: UInt32
     public var generation: UInt32
+    public init(index: UInt32, generation: UInt32) {
+        self.index = index
+        self.generation = generation
+    }
 }
 
 /// bind() before connect() (EP-7, EP-8).
@@ -182,6 +186,13 @@ public struct TimerRequest: Sendable, BitwiseCopyable {
     public var generation: UInt32
     /// A 60 s TIME_WAIT timer: its expiries only grow, so the engine may keep them in a FIFO.
     public var isTimeWaitLength: Bool
+    public init(time: Nanos, kind: TimerKind, index: UInt32, generation: UInt32, isTimeWaitLength: Bool) {
+        self.time = time
+        self.kind = kind
+        self.index = index
+        self.generation = generation
+        self.isTimeWaitLength = isTimeWaitLength
+    }
 }
 
 /// Something an application must hear about.

@@ -90,6 +90,10 @@ extension RunResult {
             default: return nil
             }
         case "snapshots":
+            // Labels may contain dots ("60.3s"): the label runs up to the "hosts" segment.
+            guard let hostsAt = p.indices.dropFirst(2).first(where: { p[$0] == "hosts" }) else { return nil }
+            let label = p[1..<hostsAt].joined(separator: ".")
+            let p = [p[0], label] + p[hostsAt...]
             guard p.count >= 5, let s = snapshot(p[1]), p[2] == "hosts", let h = s.host(p[3]) else { return nil }
             if p[4] == "states", p.count == 6 { return .number(h.count(p[5])) }
             if p[4] == "listeners", p.count == 7, let port = Int(p[5]),

@@ -257,7 +257,9 @@ public struct CurlSpec: Sendable, Equatable {
     /// `--max-time`; expiry counts as ETIMEDOUT.
     public var timeout: Nanos?
     /// Time from one curl process exiting to the next one's connect(): fork, exec, setup.
-    /// Extension of design.md (default 8 ms, what curl 7.88 took here: 20 requests in 0.2 s).
+    /// Extension of design.md. Default 13 ms: lab-notes b took 0.2–0.5 s for 20 curls, and the
+    /// tw_reuse threshold zones of n1 (sleep 0.05 → 14–17 ok) and n2 (pause 0.8 → 4–8 of 11)
+    /// put one loop iteration of the seed-lab curl loop at 11–14 ms.
     public var startup: Nanos
     /// One curl process fetching the URL `count` times over one kept-alive connection
     /// (`curl URL URL ...`). Extension of design.md, for lab-notes experiment f2.
@@ -276,7 +278,7 @@ public struct CurlSpec: Sendable, Equatable {
         self.reuseConnection = reuseConnection
     }
 
-    public static let defaultStartup: Nanos = 8 * Nanos.nanosPerMilli
+    public static let defaultStartup: Nanos = 13 * Nanos.nanosPerMilli
 }
 
 /// Plain TCP connect() calls without HTTP.

@@ -4,14 +4,22 @@ import Scenario
 
 /// Runs a scenario on the model of the Linux stack and returns the result contract.
 ///
-/// Deterministic: the same scenario and seed give an identical `RunResult`.
+/// Deterministic: the same scenario and seed give an identical `RunResult` (no wall clock, all
+/// randomness from SplitMix64 generators seeded by the scenario's seed).
 public struct SimulatorEngine: Sendable {
     public init() {}
 
     /// Simulates `scenario` to its end and collects the result.
     public func run(_ scenario: Scenario) throws(SimulationError) -> RunResult {
-        // Replaced by the discrete-event engine in this same session.
-        throw SimulationError("the simulator engine is being written")
+        var sim = Simulator(scenario)
+        return try sim.run()
+    }
+
+    /// Like ``run(_:)``, also reporting how many events the engine processed (benchmarks).
+    public func runMeasured(_ scenario: Scenario) throws(SimulationError) -> (RunResult, events: Int) {
+        var sim = Simulator(scenario)
+        let r = try sim.run()
+        return (r, sim.queue.processed)
     }
 }
 
@@ -20,4 +28,271 @@ public struct SimulationError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// Snapshots named `end` or `after: W` are taken this long after the moment they name, like
+/// the `ss` a script runs right after its loop (the last FIN exchange has then completed).
+let observationLag: Nanos = 5 * Nanos.nanosPerMilli
+/// Loopback delivery delay.
+let loopbackDelay: Nanos = 10 * Nanos.nanosPerMicro
+/// A run that needs more events than this is refused rather than left running.
+let eventBudget = 2_000_000_000
+
+struct Simulator {
+    let scenario: Scenario
+    var stacks: [HostStack] = []
+    var hostByAddress: [UInt32: Int] = [:]
+    var apps: [any Application] = []
+    var workloads: [Workload & Application] = []
+    var servers: [HTTPServer] = []
+    var queue: EventQueue
+    var pool: [Segment] = []
+    var freeSlots: [UInt32] = []
+    var io = AppIO()
+    var netRNG: SplitMix64
+    var snapshots: [String: Snapshot] = [:]
+    var endTime: Nanos? = nil
+    var stopTime: Nanos? = nil
+    var now: Nanos = 0
+
+    init(_ scenario: Scenario) {
+        self.scenario = scenario
+        queue = EventQueue(lanes: scenario.hosts.count)
+        netRNG = SplitMix64(seed: mix64(scenario.seed ^ 0x6E65_7477_6F72_6B))
+    }
+
+    mutating func run() throws(SimulationError) -> RunResult {
+        try setUp()
+        while let e = queue.pop() {
+            if let stop = stopTime, e.time > stop { break }
+            if queue.processed > eventBudget {
+                throw SimulationError("scenario '\(scenario.name)' needs more than \(eventBudget) events; shorten it")
+            }
+            now = e.time
+            process(e)
+        }
+        if let stop = stopTime { now = max(now, stop) }
+        if endTime == nil {
+            // Only a `duration` can stop a run before its workloads finish.
+            endTime = now
+            for (k, p) in scenario.observe.enumerated() where p == .end { takeSnapshot(k, at: now) }
+        }
+        return collect()
+    }
+
+    // MARK: setup
+
+    mutating func setUp() throws(SimulationError) {
+        for (k, h) in scenario.hosts.enumerated() {
+            let seed = mix64(scenario.seed &+ UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15)
+            stacks.append(HostStack(profile: scenario.kernel, sysctls: h.sysctls, addresses: h.addresses,
+                                    uptime: h.uptime, seed: seed))
+            for a in h.addresses { hostByAddress[a.value] = k }
+        }
+        for (k, h) in scenario.hosts.enumerated() {
+            for l in h.listeners {
+                let server = HTTPServer(id: UInt32(apps.count + 1), host: k, spec: l)
+                switch stacks[k].listen(port: l.port, backlog: l.backlog, app: server.id) {
+                case .success(let idx): server.listener = idx
+                case .failure(let e):
+                    throw SimulationError("host '\(h.name)' cannot listen on port \(l.port): \(e.name)")
+                }
+                apps.append(server)
+                servers.append(server)
+            }
+        }
+        for (k, w) in scenario.workloads.enumerated() {
+            guard let hostIndex = scenario.hosts.firstIndex(where: { $0.name == w.from }) else {
+                throw SimulationError("workload '\(w.name)' runs on unknown host '\(w.from)'")
+            }
+            let id = UInt32(apps.count + 1)
+            let wl: Workload & Application
+            switch w.kind {
+            case .curl(let c): wl = CurlClient(id: id, host: hostIndex, index: k, spec: w, curl: c)
+            case .connect(let c): wl = ConnectClient(id: id, host: hostIndex, index: k, spec: w, connect: c)
+            case .rate(let r): wl = RateClient(id: id, host: hostIndex, index: k, spec: w, rate: r)
+            }
+            apps.append(wl)
+            workloads.append(wl)
+            if case .at(let t) = w.start {
+                queue.schedule(Event(time: t, seq: 0, kind: .startWorkload, timer: .retransmit, host: UInt16(hostIndex),
+                                     a: UInt32(k), b: 0))
+            }
+        }
+        for (k, p) in scenario.observe.enumerated() {
+            if case .at(let t) = p {
+                queue.schedule(Event(time: t, seq: 0, kind: .observe, timer: .retransmit, host: 0, a: UInt32(k), b: 0))
+            }
+        }
+        if let d = scenario.duration { stopTime = d }
+        if workloads.isEmpty { workloadsAllFinished() }
+    }
+
+    // MARK: events
+
+    mutating func process(_ e: Event) {
+        io.now = e.time
+        var h = Int(e.host)
+        switch e.kind {
+        case .deliver:
+            let seg = pool[Int(e.a)]
+            freeSlots.append(e.a)
+            stacks[h].receive(seg, now: e.time, out: &io.fx)
+        case .tcpTimer:
+            stacks[h].fire(TimerRequest(time: e.time, kind: e.timer, index: e.a, generation: e.b, isTimeWaitLength: false),
+                           now: e.time, out: &io.fx)
+        case .appTimer:
+            let app = apps[Int(e.a) - 1]
+            h = app.host
+            app.timer(e.b, stack: &stacks[h], io: &io)
+        case .startWorkload:
+            startWorkload(Int(e.a))
+            h = workloads[Int(e.a)].host
+        case .observe:
+            takeSnapshot(Int(e.a), at: e.time)
+            return
+        }
+        drain(host: h)
+    }
+
+    mutating func startWorkload(_ k: Int) {
+        switch workloads[k] {
+        case let c as CurlClient: c.start(io: &io)
+        case let c as ConnectClient: c.start(io: &io)
+        case let r as RateClient: r.start(io: &io)
+        default: break
+        }
+    }
+
+    /// Hands application events to their owners, flushes owed ACKs, and schedules what came out.
+    mutating func drain(host h: Int) {
+        var k = 0
+        while k < io.fx.events.count {
+            let ev = io.fx.events[k]
+            k += 1
+            apps[Int(ev.app) - 1].handle(ev, stack: &stacks[h], io: &io)
+        }
+        stacks[h].flushAcks(now: io.now, out: &io.fx)
+        for seg in io.fx.segments { route(seg, from: h) }
+        for t in io.fx.timers {
+            let e = Event(time: t.time, seq: 0, kind: .tcpTimer, timer: t.kind, host: UInt16(h), a: t.index,
+                          b: t.generation)
+            if t.isTimeWaitLength { queue.scheduleInLane(h, e) } else { queue.schedule(e) }
+        }
+        for (t, app, token) in io.timers {
+            queue.schedule(Event(time: t, seq: 0, kind: .appTimer, timer: .retransmit, host: 0, a: app, b: token))
+        }
+        let finished = io.finished
+        io.fx.removeAll()
+        io.timers.removeAll(keepingCapacity: true)
+        io.finished.removeAll(keepingCapacity: true)
+        for w in finished { workloadFinished(w) }
+    }
+
+    mutating func route(_ seg: Segment, from h: Int) {
+        let dest: Int
+        let delay: Nanos
+        if seg.dst.isLoopback {
+            dest = h
+            delay = loopbackDelay
+        } else if let d = hostByAddress[seg.dst.value] {
+            dest = d
+            delay = d == h ? loopbackDelay : scenario.network.delay
+            if d != h && scenario.network.loss > 0 && netRNG.unit() < scenario.network.loss { return }
+        } else {
+            return  // no route: dropped
+        }
+        let slot: UInt32
+        if let s = freeSlots.popLast() {
+            pool[Int(s)] = seg
+            slot = s
+        } else {
+            pool.append(seg)
+            slot = UInt32(pool.count - 1)
+        }
+        queue.schedule(Event(time: io.now + delay, seq: 0, kind: .deliver, timer: .retransmit, host: UInt16(dest),
+                             a: slot, b: 0))
+    }
+
+    // MARK: sequencing and observation
+
+    mutating func workloadFinished(_ k: Int) {
+        let name = scenario.workloads[k].name
+        for (j, w) in scenario.workloads.enumerated() where w.start == .after(name) {
+            queue.schedule(Event(time: io.now, seq: 0, kind: .startWorkload, timer: .retransmit,
+                                 host: UInt16(workloads[j].host), a: UInt32(j), b: 0))
+        }
+        for (j, p) in scenario.observe.enumerated() where p == .after(name) {
+            queue.schedule(Event(time: io.now + observationLag, seq: 0, kind: .observe, timer: .retransmit, host: 0,
+                                 a: UInt32(j), b: 0))
+        }
+        if workloads.allSatisfy({ $0.finishedAt != nil }) { workloadsAllFinished() }
+    }
+
+    mutating func workloadsAllFinished() {
+        guard endTime == nil else { return }
+        endTime = io.now
+        var stop = io.now + observationLag
+        for (j, p) in scenario.observe.enumerated() {
+            switch p {
+            case .end:
+                queue.schedule(Event(time: io.now + observationLag, seq: 0, kind: .observe, timer: .retransmit, host: 0,
+                                     a: UInt32(j), b: 0))
+            case .at(let t): stop = max(stop, t)
+            case .after: break
+            }
+        }
+        if let d = scenario.duration { stop = min(stop, d) }
+        stopTime = stop
+    }
+
+    mutating func takeSnapshot(_ k: Int, at t: Nanos) {
+        let label = scenario.observe[k].label
+        let hosts = scenario.hosts.indices.map { h -> HostSnapshot in
+            let s = stacks[h].summary()
+            return HostSnapshot(
+                host: scenario.hosts[h].name, states: s.states.map { Outcome($0.name, $0.count) },
+                listeners: s.listeners.map { ListenerSnapshot(port: $0.port, recvQ: $0.recvQ, sendQ: $0.sendQ) })
+        }
+        snapshots[label] = Snapshot(at: label, time: (Double(t) / 1e6).rounded() / 1e3, hosts: hosts)
+    }
+
+    // MARK: result
+
+    func collect() -> RunResult {
+        let wls = workloads.map { w -> WorkloadResult in
+            var rec = w.recorder
+            if w.finishedAt == nil && w.inFlight > 0 { rec.outcomes[Recorder.pending, default: 0] += w.inFlight }
+            let outcomes = rec.outcomes.map { Outcome(Recorder.name($0.key), $0.value) }.sorted { $0.key < $1.key }
+            var latency: Latency? = nil
+            if !rec.latencies.isEmpty {
+                let sorted = rec.latencies.sorted()
+                func pct(_ p: Double) -> Double {
+                    let idx = min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))
+                    return (Double(sorted[idx]) / 1e3).rounded() / 1e3
+                }
+                latency = Latency(p50: pct(0.50), p99: pct(0.99))
+            }
+            let rounds = rec.rounds.map { Outcome(String($0.key), $0.value) }.sorted {
+                Int($0.key)! < Int($1.key)!
+            }
+            return WorkloadResult(name: w.spec.name, attempts: rec.attempts, outcomes: outcomes, latency: latency,
+                                  localPorts: rec.ports.map { Int($0) }.sorted(),
+                                  rounds: (w.spec.kind.isConnect && rec.rounds.values.reduce(0, +) > 1) ? rounds : [])
+        }
+        let snaps = scenario.observe.compactMap { snapshots[$0.label] }
+        let counters = scenario.hosts.indices.map { h in
+            HostCounters(host: scenario.hosts[h].name,
+                         values: stacks[h].counters.nonZero.map { Outcome($0.name, Int($0.value)) })
+        }
+        return RunResult(scenario: scenario.name, engine: "simulator", kernel: scenario.kernel.name, workloads: wls,
+                         snapshots: snaps, counters: counters)
+    }
+}
+
+extension WorkloadKind {
+    var isConnect: Bool {
+        if case .connect = self { return true }
+        return false
+    }
 }

@@ -1,0 +1,188 @@
+import LinuxTCP
+import Scenario
+
+/// Everything an application may touch while it handles one event: its host's stack (passed
+/// beside this), the effects buffer, and the engine's timer and completion queues.
+struct AppIO {
+    var now: Nanos = 0
+    var fx = Effects()
+    /// (time, application id, token)
+    var timers: [(Nanos, UInt32, UInt32)] = []
+    /// Workloads that finished during this event.
+    var finished: [Int] = []
+
+    mutating func after(_ delay: Nanos, app: UInt32, token: UInt32) { timers.append((now + delay, app, token)) }
+}
+
+/// A process on a simulated host: an HTTP server or a client workload.
+protocol Application: AnyObject {
+    var id: UInt32 { get }
+    var host: Int { get }
+    func handle(_ e: AppEvent, stack: inout HostStack, io: inout AppIO)
+    func timer(_ token: UInt32, stack: inout HostStack, io: inout AppIO)
+}
+
+/// The HTTP messages carried in ``AppMessage``: kind 1 is a request, 2 a response.
+enum HTTPMessage {
+    static let requestKind: UInt8 = 1
+    static let responseKind: UInt8 = 2
+    /// Request bytes: `GET / HTTP/1.1`, Host, User-Agent, Accept (curl 7.88 sends 78).
+    static let requestLength: UInt32 = 78
+    /// Response bytes: an nginx-like 404 with a small body.
+    static let responseLength: UInt32 = 200
+
+    static func request(_ r: HTTPRequestSpec) -> AppMessage {
+        AppMessage(kind: requestKind, arg: r.asksServerToClose ? 1 : 0)
+    }
+}
+
+/// An nginx-like HTTP server behind one listener (CL-5): it answers every request with the
+/// configured status; when the request asks to close (HTTP/1.0, `Connection: close`) the FIN
+/// rides on the response (TCP_CORK + shutdown, so the server reliably closes first, lab-notes
+/// method note), otherwise it keeps the connection until the client closes or the keep-alive
+/// timeout passes.
+final class HTTPServer: Application {
+    let id: UInt32
+    let host: Int
+    let spec: ListenerSpec
+    var listener: Int32 = -1
+    /// Connections by socket index: generation and the keep-alive timer's token.
+    private var conns: [UInt32: (SocketHandle, UInt32)] = [:]
+    private var nextToken: UInt32 = 1
+    private var acceptTickArmed = false
+    private var pendingAccepts = 0
+    private static let acceptToken: UInt32 = 0
+
+    init(id: UInt32, host: Int, spec: ListenerSpec) {
+        self.id = id
+        self.host = host
+        self.spec = spec
+    }
+
+    func handle(_ e: AppEvent, stack: inout HostStack, io: inout AppIO) {
+        switch e.kind {
+        case .acceptReady:
+            switch spec.accept {
+            case .never:
+                break
+            case .immediate(let delay):
+                if delay == 0 {
+                    acceptOne(stack: &stack, io: &io)
+                } else {
+                    io.after(delay, app: id, token: HTTPServer.acceptToken)
+                }
+            case .rate:
+                armAcceptTick(io: &io)
+            }
+        case .data:
+            guard spec.http != nil, e.message.kind == HTTPMessage.requestKind else { return }
+            respond(e.socket, closes: e.message.arg & 1 == 1, stack: &stack, io: &io)
+        case .eof:
+            conns[e.socket.index] = nil
+            stack.close(e.socket, now: io.now, out: &io.fx)
+        case .failed:
+            conns[e.socket.index] = nil
+        case .connected:
+            break
+        }
+    }
+
+    func timer(_ token: UInt32, stack: inout HostStack, io: inout AppIO) {
+        if token == HTTPServer.acceptToken {
+            if case .rate = spec.accept {
+                acceptTickArmed = false
+                acceptOne(stack: &stack, io: &io)
+                if stack.acceptQueueLength(listener) > 0 { armAcceptTick(io: &io) }
+            } else {
+                acceptOne(stack: &stack, io: &io)
+            }
+            return
+        }
+        // Keep-alive timeout: close the idle connection (the server closes first then).
+        for (k, v) in conns where v.1 == token {
+            conns[k] = nil
+            stack.close(v.0, now: io.now, out: &io.fx)
+            return
+        }
+    }
+
+    private func armAcceptTick(io: inout AppIO) {
+        guard !acceptTickArmed, case .rate(let r) = spec.accept else { return }
+        acceptTickArmed = true
+        io.after(Nanos((1e9 / r).rounded()), app: id, token: HTTPServer.acceptToken)
+    }
+
+    private func acceptOne(stack: inout HostStack, io: inout AppIO) {
+        guard let h = stack.accept(listener: listener, app: id, now: io.now, out: &io.fx) else { return }
+        if let http = spec.http {
+            let token = nextToken
+            nextToken &+= 1
+            conns[h.index] = (h, token)
+            io.after(http.keepaliveTimeout, app: id, token: token)
+        }
+    }
+
+    private func respond(_ h: SocketHandle, closes: Bool, stack: inout HostStack, io: inout AppIO) {
+        let status = UInt16(spec.http?.status ?? 404)
+        let msg = AppMessage(kind: HTTPMessage.responseKind, arg: status)
+        if closes {
+            stack.send(h, length: HTTPMessage.responseLength, message: msg, fin: true, now: io.now, out: &io.fx)
+            conns[h.index] = nil
+            stack.close(h, now: io.now, out: &io.fx)
+        } else {
+            stack.send(h, length: HTTPMessage.responseLength, message: msg, now: io.now, out: &io.fx)
+            if let http = spec.http, let c = conns[h.index] {
+                let token = nextToken
+                nextToken &+= 1
+                conns[h.index] = (c.0, token)
+                io.after(http.keepaliveTimeout, app: id, token: token)
+            }
+        }
+    }
+}
+
+/// Outcome counts, latencies and local ports of one workload.
+struct Recorder {
+    /// Outcome code -> count: HTTP status, 0 = connected, 1000 + errno, -1 = pending.
+    var outcomes: [Int: Int] = [:]
+    var latencies: [Nanos] = []
+    var ports = Set<UInt16>()
+    var rounds: [Int: Int] = [:]
+    var attempts = 0
+
+    static let connected = 0
+    static let pending = -1
+    static func code(_ e: Errno) -> Int { 1000 + Int(e.rawValue) }
+
+    mutating func record(_ code: Int) { outcomes[code, default: 0] += 1 }
+
+    static func name(_ code: Int) -> String {
+        switch code {
+        case connected: return "connected"
+        case pending: return "pending"
+        case 1000...: return Errno(rawValue: UInt8(code - 1000))?.name ?? "E?"
+        default: return String(code)
+        }
+    }
+}
+
+/// A client workload: an application that records outcomes and tells the engine when done.
+class Workload {
+    let index: Int
+    let spec: WorkloadSpec
+    var recorder = Recorder()
+    var finishedAt: Nanos? = nil
+    init(index: Int, spec: WorkloadSpec) {
+        self.index = index
+        self.spec = spec
+    }
+
+    /// Attempts that have not ended (reported as "pending" if the run stops first).
+    var inFlight: Int { 0 }
+
+    func finish(io: inout AppIO) {
+        guard finishedAt == nil else { return }
+        finishedAt = io.now
+        io.finished.append(index)
+    }
+}
