@@ -1,1 +1,2 @@
-print("twlab")
+// The entry point: everything, including the exit code, is decided in `Twlab.main()`.
+Twlab.main()

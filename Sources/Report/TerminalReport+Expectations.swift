@@ -1,0 +1,31 @@
+import Results
+
+extension TerminalReport {
+    /// "expectations (what Linux 6.18.44 did here): 4 of 5 met" and one line per unmet
+    /// expectation: its path, what this run gave, what the kernel gave.
+    static func expectationsSection(_ verdicts: [Expectation.Verdict], style: Style) -> [String] {
+        let met = verdicts.filter(\.passed).count
+        let allMet = met == verdicts.count
+        let summary = "\(met) of \(verdicts.count) met"
+        var lines = [
+            "expectations (what \(expectationKernel) did here): "
+                + paint(summary, allMet ? .green : .red, style)
+        ]
+        for v in verdicts where !v.passed {
+            let actual = v.actual.map { " = \($0)" } ?? " is not in the result"
+            let text = "\(v.expectation.path)\(actual), kernel gave \(v.expectation.matcher)"
+            lines.append("  " + paint("✘", .red, style) + " " + text)
+        }
+        return lines
+    }
+
+    enum Color: String {
+        case green = "32"
+        case red = "31"
+    }
+
+    /// `text` in `color` when the style allows colour.
+    static func paint(_ text: String, _ color: Color, _ style: Style) -> String {
+        style.color ? "\u{1B}[\(color.rawValue)m\(text)\u{1B}[0m" : text
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Report
+import Results
+import Scenario
+import Simulation
+
+/// `twlab run FILE|NAME`: load a scenario, run it on an engine, print the report or the JSON.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario and print what happened.",
+        discussion: """
+            Prints the outcomes as a `curl | sort | uniq -c` histogram, `ss` socket states and \
+            listeners, and `nstat` counters. When the scenario is run as written, the outcomes \
+            are checked against what Linux 6.18.44 did (its expectations).
+            """)
+
+    @Argument(help: "A scenario file (.yaml) or the name of a built-in scenario (see 'twlab scenarios').")
+    var scenario: String
+
+    @Option(help: "The engine: simulator (kernel comes in a later version).")
+    var engine: String = "simulator"
+
+    @Flag(help: "Print the result as JSON (design.md's contract) and nothing else on stdout.")
+    var json = false
+
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Override a scenario value, e.g. hosts.client.sysctl.net.ipv4.tcp_tw_reuse=1 (repeatable).",
+            valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Option(help: "Use this seed instead of the scenario's.")
+    var seed: UInt64?
+
+    @Flag(help: "Exit 1 when an expectation is not met (needs the scenario as written).")
+    var check = false
+
+    func run() throws {
+        switch engine {
+        case "simulator": break
+        case "kernel": throw CommandFailure.bad("the kernel engine is not available in this version")
+        default: throw CommandFailure.bad("unknown engine '\(engine)' (expected simulator or kernel)")
+        }
+        let sets = overrides + (seed.map { ["seed=\($0)"] } ?? [])
+        let modified = !sets.isEmpty
+        if check && modified {
+            throw CommandFailure.bad(
+                "--check needs the scenario as written: the kernel's expectations do not apply with --set or --seed"
+            )
+        }
+
+        let scenario: Scenario
+        do {
+            scenario = try ScenarioLoader.load(self.scenario, overrides: sets)
+        } catch {
+            throw CommandFailure.bad(oneLine(error.description))
+        }
+        if check && scenario.expect.isEmpty {
+            throw CommandFailure.bad("--check: scenario \(scenario.name) has no expectations")
+        }
+
+        let result: RunResult
+        do {
+            result = try SimulatorEngine().run(scenario)
+        } catch {
+            throw CommandFailure.bad(
+                "\(scenario.source): the simulator could not run it: \(oneLine(error.description))")
+        }
+
+        let verdicts = modified ? [] : scenario.expect.map { $0.check(result) }
+        if json {
+            print(result.jsonText())
+        } else {
+            let style = TerminalReport.Style(color: Terminal.standardOutputWantsColor)
+            print(
+                TerminalReport.render(result, scenario: scenario, verdicts: verdicts, style: style),
+                terminator: "")
+            if modified && !scenario.expect.isEmpty {
+                print(
+                    "\nexpectations: not checked, the kernel's expectations do not apply to a modified scenario"
+                )
+            }
+        }
+
+        let unmet = verdicts.filter { !$0.passed }
+        if check && !unmet.isEmpty {
+            throw CommandFailure(
+                code: CommandFailure.checkFailed,
+                message: "check failed: \(unmet.count) of \(verdicts.count) expectations not met")
+        }
+    }
+}

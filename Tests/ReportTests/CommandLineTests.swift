@@ -1,0 +1,153 @@
+import Foundation
+import Scenario
+import Testing
+
+/// The `twlab` executable, run as a user would: exit codes and the one stderr line.
+///
+/// `swift test` builds every product, so the binary sits next to the test bundle; when it does
+/// not (a filtered build), these tests are skipped and say why.
+@Suite(
+    "twlab command line",
+    .enabled(if: Twlab.binary != nil, "the twlab executable was not built next to the tests"))
+struct CommandLineTests {
+    @Test func unknownScenarioName() throws {
+        let r = try Twlab.run("run", "no-such-scenario-name")
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderrLines.count == 1)
+        #expect(r.stderr.hasPrefix("twlab: no-such-scenario-name: "))
+    }
+
+    @Test func badSet() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twlab-cli-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("s.yaml")
+        try "twlab: 1\nname: s\n".write(to: file, atomically: true, encoding: .utf8)
+
+        let r = try Twlab.run("run", file.path, "--set", "no-equals-sign")
+        #expect(r.status == 2)
+        #expect(r.stderrLines.count == 1)
+        #expect(r.stderr.hasPrefix("twlab: --set: "))
+    }
+
+    @Test func kernelEngineNotYet() throws {
+        let r = try Twlab.run("run", "seed000-b-http11-reuse1-burst", "--engine", "kernel")
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr == "twlab: the kernel engine is not available in this version\n")
+    }
+
+    @Test func unknownEngine() throws {
+        let r = try Twlab.run("run", "seed000-b-http11-reuse1-burst", "--engine", "qemu")
+        #expect(r.status == 2)
+        #expect(r.stderrLines == ["twlab: unknown engine 'qemu' (expected simulator or kernel)"])
+    }
+
+    @Test func checkNeedsTheScenarioAsWritten() throws {
+        let r = try Twlab.run("run", "seed000-b-http11-reuse1-burst", "--seed", "7", "--check")
+        #expect(r.status == 2)
+        #expect(r.stderrLines.count == 1)
+        #expect(r.stderr.contains("--check"))
+    }
+
+    @Test(arguments: [
+        ["run", "x", "--no-such-option"], ["run"], ["run", "x", "--seed", "minus-one"], ["no-such-command"],
+    ])
+    func usageErrorsExit2OnOneLine(arguments: [String]) throws {
+        let r = try Twlab.run(arguments)
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderrLines.count == 1)
+        #expect(r.stderr.hasPrefix("twlab: "))
+    }
+
+    @Test func jsonIsTheOnlyThingOnStdout() throws {
+        let r = try Twlab.run("run", "seed000-b-http11-reuse1-burst", "--json")
+        #expect(r.status == 0)
+        #expect(r.stderr.isEmpty)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(object?["twlab"] as? Int == 1)
+        #expect(object?["scenario"] as? String == "seed000-b-http11-reuse1-burst")
+    }
+
+    @Test func modifiedScenarioSaysExpectationsDoNotApply() throws {
+        let r = try Twlab.run(
+            "run", "seed000-b-http11-reuse1-burst", "--set", "hosts.client.sysctl.net.ipv4.tcp_tw_reuse=0")
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("do not apply to a modified scenario"))
+        #expect(!r.stdout.contains("expectations (what"))
+    }
+
+    @Test func version() throws {
+        let r = try Twlab.run("--version")
+        #expect(r.status == 0)
+        #expect(r.stdout == "twlab 0.1.0\n")
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func help() throws {
+        let r = try Twlab.run("run", "--help")
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("USAGE: twlab run"))
+    }
+
+    @Test func scenariosListsTheCatalogue() throws {
+        let r = try Twlab.run("scenarios")
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == Catalogue.entries.count)
+        for (line, entry) in zip(lines, Catalogue.entries) {
+            #expect(line.hasPrefix(entry.name))
+            #expect(line.hasSuffix(entry.description))
+        }
+    }
+}
+
+/// Runs the built `twlab` binary.
+enum Twlab {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
+    }
+
+    /// `twlab` in the directory of the running test bundle (`.build/debug`), if built.
+    static let binary: URL? = {
+        #if os(Linux)
+            let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            let dir = exe.deletingLastPathComponent()
+        #else
+            guard let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) else {
+                return nil
+            }
+            let dir = bundle.bundleURL.deletingLastPathComponent()
+        #endif
+        let url = dir.appendingPathComponent("twlab")
+        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+    }()
+
+    static func run(_ arguments: String...) throws -> Result { try run(arguments) }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both to the end before waiting, so a full pipe cannot block the child.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
