@@ -26,7 +26,7 @@ extension HostStack {
         if let a = bind?.address, a.value != 0 {
             source = a
         } else if remote.isLoopback || addresses.contains(remote) {
-            source = remote.isLoopback ? remote : remote
+            source = remote  // a connection to this host leaves from the address it targets
         } else {
             source = addresses[0]
         }
@@ -34,6 +34,7 @@ extension HostStack {
         var takeover: UInt32? = nil
         var autobound = false
         var bindOwnerID: UInt32 = 0
+        var destination: Int32 = -1
         let reuseAddress = bind?.reuseAddress ?? false
 
         if let b = bind, !(b.noPort && b.port == 0) {
@@ -70,6 +71,7 @@ extension HostStack {
         } else {
             let key = PortAllocator.DestinationKey(source: source, destination: remote, port: remotePort)
             let d = ports.destination(key)
+            destination = d
             let epoch = jiffies(now) / (10 * profile.hz)
             let offset = ports.portOffset(key, epoch: epoch)
             let nowMs = monotonic(now) / Nanos.nanosPerMilli
@@ -108,7 +110,7 @@ extension HostStack {
         s.reuseAddress = reuseAddress
         s.bindOwnerID = bindOwnerID
         if autobound {
-            s.destination = ports.destination(.init(source: source, destination: remote, port: remotePort))
+            s.destination = destination
             s.holdsDestBit = true
         }
         if let w = takeover {

@@ -85,9 +85,13 @@ public struct HostStack: Sendable {
 
     mutating func allocSocket(_ t: FourTuple) -> UInt32 {
         if let i = freeSockets.popLast() {
+            // Both generations survive slot reuse, so a dead socket's handles and timers can
+            // never act on the slot's next occupant.
             let g = sockets[Int(i)].generation &+ 1
+            let tg = sockets[Int(i)].timerGeneration &+ 1
             sockets[Int(i)] = FullSocket(tuple: t)
             sockets[Int(i)].generation = g
+            sockets[Int(i)].timerGeneration = tg
             sockets[Int(i)].live = true
             return i
         }

@@ -218,8 +218,8 @@ public struct PortAllocator: Sendable {
     /// Runs the EP-3 scan for destination group `d`; `usable(port)` confirms a candidate whose
     /// bits say it is free (it may reject, and the scan goes on). nil means EADDRNOTAVAIL.
     public func scan(_ d: Int32, portOffset: UInt64, usable: (UInt16) -> Bool) -> Choice? {
+        if destinations[Int(d)].blocked >= size { return nil }
         let dest = destinations[Int(d)]
-        if dest.blocked >= size { return nil }
         let index = Int(portOffset & 0xFFFF)
         var offset = Int((perturb[index] &+ UInt32(truncatingIfNeeded: portOffset >> 32)) % UInt32(remaining))
         offset &= ~1

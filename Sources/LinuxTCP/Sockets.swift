@@ -224,8 +224,8 @@ public struct Effects: Sendable {
     public var events: [AppEvent] = []
     public init() {}
     public mutating func removeAll() {
-        segments.removeAll(keepingCapacity: true)
-        timers.removeAll(keepingCapacity: true)
-        events.removeAll(keepingCapacity: true)
+        if !segments.isEmpty { segments.removeAll(keepingCapacity: true) }
+        if !timers.isEmpty { timers.removeAll(keepingCapacity: true) }
+        if !events.isEmpty { events.removeAll(keepingCapacity: true) }
     }
 }

@@ -6,12 +6,17 @@ import Scenario
 struct AppIO {
     var now: Nanos = 0
     var fx = Effects()
-    /// (time, application id, token)
-    var timers: [(Nanos, UInt32, UInt32)] = []
+    /// (time, application id, token, FIFO lane or -1)
+    var timers: [(Nanos, UInt32, UInt32, Int)] = []
     /// Workloads that finished during this event.
     var finished: [Int] = []
 
-    mutating func after(_ delay: Nanos, app: UInt32, token: UInt32) { timers.append((now + delay, app, token)) }
+    mutating func after(_ delay: Nanos, app: UInt32, token: UInt32) { timers.append((now + delay, app, token, -1)) }
+
+    /// A timer whose delay is the same every time for this lane, so its events stay in order.
+    mutating func after(_ delay: Nanos, app: UInt32, token: UInt32, lane: Int) {
+        timers.append((now + delay, app, token, lane))
+    }
 }
 
 /// A process on a simulated host: an HTTP server or a client workload.
@@ -46,11 +51,13 @@ final class HTTPServer: Application {
     let host: Int
     let spec: ListenerSpec
     var listener: Int32 = -1
-    /// Connections by socket index: generation and the keep-alive timer's token.
-    private var conns: [UInt32: (SocketHandle, UInt32)] = [:]
-    private var nextToken: UInt32 = 1
+    /// The FIFO lane for this server's keep-alive timers (constant delay).
+    var keepaliveLane = -1
+    /// Open connections by socket slot: the handle, and when it goes idle-expired.
+    private var conn: [SocketHandle?] = []
+    private var idleDeadline: [Nanos] = []
     private var acceptTickArmed = false
-    private var pendingAccepts = 0
+    /// Token for accept timers; keep-alive tokens are socket slot + 1.
     private static let acceptToken: UInt32 = 0
 
     init(id: UInt32, host: Int, spec: ListenerSpec) {
@@ -78,10 +85,10 @@ final class HTTPServer: Application {
             guard spec.http != nil, e.message.kind == HTTPMessage.requestKind else { return }
             respond(e.socket, closes: e.message.arg & 1 == 1, stack: &stack, io: &io)
         case .eof:
-            conns[e.socket.index] = nil
+            forget(e.socket)
             stack.close(e.socket, now: io.now, out: &io.fx)
         case .failed:
-            conns[e.socket.index] = nil
+            forget(e.socket)
         case .connected:
             break
         }
@@ -98,12 +105,31 @@ final class HTTPServer: Application {
             }
             return
         }
-        // Keep-alive timeout: close the idle connection (the server closes first then).
-        for (k, v) in conns where v.1 == token {
-            conns[k] = nil
-            stack.close(v.0, now: io.now, out: &io.fx)
-            return
+        // Keep-alive timeout: close the idle connection (the server closes first then). Stale
+        // timers (the connection answered again since, or the slot holds another connection)
+        // find a later deadline and do nothing.
+        let slot = Int(token - 1)
+        guard slot < conn.count, let h = conn[slot], idleDeadline[slot] <= io.now else { return }
+        forget(h)
+        stack.close(h, now: io.now, out: &io.fx)
+    }
+
+    private func forget(_ h: SocketHandle) {
+        let slot = Int(h.index)
+        if slot < conn.count, conn[slot] == h { conn[slot] = nil }
+    }
+
+    private func keepAlive(_ h: SocketHandle, io: inout AppIO) {
+        guard let http = spec.http else { return }
+        let slot = Int(h.index)
+        if slot >= conn.count {
+            let n = max(slot + 1, conn.count * 2)
+            conn.append(contentsOf: repeatElement(nil, count: n - conn.count))
+            idleDeadline.append(contentsOf: repeatElement(0, count: n - idleDeadline.count))
         }
+        conn[slot] = h
+        idleDeadline[slot] = io.now + http.keepaliveTimeout
+        io.after(http.keepaliveTimeout, app: id, token: UInt32(slot + 1), lane: keepaliveLane)
     }
 
     private func armAcceptTick(io: inout AppIO) {
@@ -114,12 +140,7 @@ final class HTTPServer: Application {
 
     private func acceptOne(stack: inout HostStack, io: inout AppIO) {
         guard let h = stack.accept(listener: listener, app: id, now: io.now, out: &io.fx) else { return }
-        if let http = spec.http {
-            let token = nextToken
-            nextToken &+= 1
-            conns[h.index] = (h, token)
-            io.after(http.keepaliveTimeout, app: id, token: token)
-        }
+        keepAlive(h, io: &io)
     }
 
     private func respond(_ h: SocketHandle, closes: Bool, stack: inout HostStack, io: inout AppIO) {
@@ -127,16 +148,11 @@ final class HTTPServer: Application {
         let msg = AppMessage(kind: HTTPMessage.responseKind, arg: status)
         if closes {
             stack.send(h, length: HTTPMessage.responseLength, message: msg, fin: true, now: io.now, out: &io.fx)
-            conns[h.index] = nil
+            forget(h)
             stack.close(h, now: io.now, out: &io.fx)
         } else {
             stack.send(h, length: HTTPMessage.responseLength, message: msg, now: io.now, out: &io.fx)
-            if let http = spec.http, let c = conns[h.index] {
-                let token = nextToken
-                nextToken &+= 1
-                conns[h.index] = (c.0, token)
-                io.after(http.keepaliveTimeout, app: id, token: token)
-            }
+            keepAlive(h, io: &io)
         }
     }
 }
@@ -146,7 +162,7 @@ struct Recorder {
     /// Outcome code -> count: HTTP status, 0 = connected, 1000 + errno, -1 = pending.
     var outcomes: [Int: Int] = [:]
     var latencies: [Nanos] = []
-    var ports = Set<UInt16>()
+    var ports = PortSet()
     var rounds: [Int: Int] = [:]
     var attempts = 0
 
@@ -163,6 +179,23 @@ struct Recorder {
         case 1000...: return Errno(rawValue: UInt8(code - 1000))?.name ?? "E?"
         default: return String(code)
         }
+    }
+}
+
+/// The distinct local ports a workload used: a 65536-bit set, cheap to insert into.
+struct PortSet {
+    private var words = [UInt64](repeating: 0, count: 1024)
+    mutating func insert(_ p: UInt16) { words[Int(p) >> 6] |= 1 << UInt64(p & 63) }
+    var sorted: [Int] {
+        var out: [Int] = []
+        for (w, bits) in words.enumerated() where bits != 0 {
+            var b = bits
+            while b != 0 {
+                out.append(w << 6 | b.trailingZeroBitCount)
+                b &= b - 1
+            }
+        }
+        return out
     }
 }
 

@@ -38,7 +38,7 @@ final class RateClient: Workload, Application {
             arrivals += 1
             launch(stack: &stack, io: &io)
             if arrivals < total {
-                io.timers.append((arrivalTime(arrivals), id, 0))
+                io.timers.append((arrivalTime(arrivals), id, 0, -1))
             } else if active == 0 {
                 finish(io: &io)
             }

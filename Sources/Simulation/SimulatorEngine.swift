@@ -41,7 +41,13 @@ let eventBudget = 2_000_000_000
 struct Simulator {
     let scenario: Scenario
     var stacks: [HostStack] = []
-    var hostByAddress: [UInt32: Int] = [:]
+    /// (address, host) pairs; a linear scan beats hashing for the few hosts a scenario has.
+    var hostAddresses: [(UInt32, Int)] = []
+    var timeWaitLanes: [Int] = []
+    /// Per host, per TCP timer kind other than TIME_WAIT: lanes used while times stay ordered.
+    var timerLanes: [[Int]] = []
+    var networkLane = -1
+    var loopbackLane = -1
     var apps: [any Application] = []
     var workloads: [Workload & Application] = []
     var servers: [HTTPServer] = []
@@ -57,7 +63,7 @@ struct Simulator {
 
     init(_ scenario: Scenario) {
         self.scenario = scenario
-        queue = EventQueue(lanes: scenario.hosts.count)
+        queue = EventQueue()
         netRNG = SplitMix64(seed: mix64(scenario.seed ^ 0x6E65_7477_6F72_6B))
     }
 
@@ -87,13 +93,19 @@ struct Simulator {
             let seed = mix64(scenario.seed &+ UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15)
             stacks.append(HostStack(profile: scenario.kernel, sysctls: h.sysctls, addresses: h.addresses,
                                     uptime: h.uptime, seed: seed))
-            for a in h.addresses { hostByAddress[a.value] = k }
+            for a in h.addresses { hostAddresses.append((a.value, k)) }
+            timeWaitLanes.append(queue.addLane())
+            timerLanes.append((0..<4).map { _ in queue.addLane() })
         }
+        networkLane = queue.addLane()
+        loopbackLane = queue.addLane()
         for (k, h) in scenario.hosts.enumerated() {
             for l in h.listeners {
                 let server = HTTPServer(id: UInt32(apps.count + 1), host: k, spec: l)
                 switch stacks[k].listen(port: l.port, backlog: l.backlog, app: server.id) {
-                case .success(let idx): server.listener = idx
+                case .success(let idx):
+                    server.listener = idx
+                    server.keepaliveLane = queue.addLane()
                 case .failure(let e):
                     throw SimulationError("host '\(h.name)' cannot listen on port \(l.port): \(e.name)")
                 }
@@ -177,28 +189,48 @@ struct Simulator {
         for t in io.fx.timers {
             let e = Event(time: t.time, seq: 0, kind: .tcpTimer, timer: t.kind, host: UInt16(h), a: t.index,
                           b: t.generation)
-            if t.isTimeWaitLength { queue.scheduleInLane(h, e) } else { queue.schedule(e) }
+            if t.isTimeWaitLength {
+                queue.scheduleInLane(timeWaitLanes[h], e)
+            } else {
+                queue.scheduleInLaneIfOrdered(timerLanes[h][Int(t.kind.rawValue)], e)
+            }
         }
-        for (t, app, token) in io.timers {
-            queue.schedule(Event(time: t, seq: 0, kind: .appTimer, timer: .retransmit, host: 0, a: app, b: token))
+        for (t, app, token, lane) in io.timers {
+            let e = Event(time: t, seq: 0, kind: .appTimer, timer: .retransmit, host: 0, a: app, b: token)
+            if lane >= 0 { queue.scheduleInLane(lane, e) } else { queue.schedule(e) }
         }
-        let finished = io.finished
         io.fx.removeAll()
-        io.timers.removeAll(keepingCapacity: true)
-        io.finished.removeAll(keepingCapacity: true)
-        for w in finished { workloadFinished(w) }
+        if !io.timers.isEmpty { io.timers.removeAll(keepingCapacity: true) }
+        if !io.finished.isEmpty {
+            let finished = io.finished
+            io.finished.removeAll(keepingCapacity: true)
+            for w in finished { workloadFinished(w) }
+        }
+    }
+
+    func host(owning a: IPv4Address) -> Int? {
+        for (v, k) in hostAddresses where v == a.value { return k }
+        return nil
     }
 
     mutating func route(_ seg: Segment, from h: Int) {
         let dest: Int
         let delay: Nanos
+        let lane: Int
         if seg.dst.isLoopback {
             dest = h
             delay = loopbackDelay
-        } else if let d = hostByAddress[seg.dst.value] {
+            lane = loopbackLane
+        } else if let d = host(owning: seg.dst) {
             dest = d
-            delay = d == h ? loopbackDelay : scenario.network.delay
-            if d != h && scenario.network.loss > 0 && netRNG.unit() < scenario.network.loss { return }
+            if d == h {
+                delay = loopbackDelay
+                lane = loopbackLane
+            } else {
+                delay = scenario.network.delay
+                lane = networkLane
+                if scenario.network.loss > 0 && netRNG.unit() < scenario.network.loss { return }
+            }
         } else {
             return  // no route: dropped
         }
@@ -210,8 +242,9 @@ struct Simulator {
             pool.append(seg)
             slot = UInt32(pool.count - 1)
         }
-        queue.schedule(Event(time: io.now + delay, seq: 0, kind: .deliver, timer: .retransmit, host: UInt16(dest),
-                             a: slot, b: 0))
+        // Every link has the same delay, so deliveries leave each lane in the order sent.
+        queue.scheduleInLane(lane, Event(time: io.now + delay, seq: 0, kind: .deliver, timer: .retransmit,
+                                         host: UInt16(dest), a: slot, b: 0))
     }
 
     // MARK: sequencing and observation
@@ -277,7 +310,7 @@ struct Simulator {
                 Int($0.key)! < Int($1.key)!
             }
             return WorkloadResult(name: w.spec.name, attempts: rec.attempts, outcomes: outcomes, latency: latency,
-                                  localPorts: rec.ports.map { Int($0) }.sorted(),
+                                  localPorts: rec.ports.sorted,
                                   rounds: (w.spec.kind.isConnect && rec.rounds.values.reduce(0, +) > 1) ? rounds : [])
         }
         let snaps = scenario.observe.compactMap { snapshots[$0.label] }
