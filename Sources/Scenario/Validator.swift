@@ -497,7 +497,7 @@ struct Validator {
             throw fail(fromNode, "\(ctx): from: unknown host \(quoted(from)) (hosts: \(hostList(hosts)))")
         }
         let toNode = try required(f, "to", ctx, hint: "HOST:PORT")
-        let to = try endpoint(toNode, f.label("to"), hosts: hosts)
+        let to = try endpoint(toNode, f.label("to"), hosts: hosts, from: from)
 
         var start = StartSpec.at(0)
         var afterNode: YNode?
@@ -530,7 +530,10 @@ struct Validator {
     func hostList(_ hosts: [HostSpec]) -> String { hosts.map(\.name).joined(separator: ", ") }
 
     /// `HOST:PORT` or `A.B.C.D:PORT`; the host must be in the scenario, the port need not listen.
-    func endpoint(_ node: YNode, _ label: String, hosts: [HostSpec]) throws(ScenarioError) -> Endpoint {
+    /// A 127.0.0.0/8 address is the workload's own host over loopback (TWR-2: tw_reuse=2).
+    func endpoint(_ node: YNode, _ label: String, hosts: [HostSpec], from: String? = nil) throws(ScenarioError)
+        -> Endpoint
+    {
         let s = try string(node, label)
         guard let colon = s.lastIndex(of: ":") else {
             throw fail(node, "\(label): \(quoted(s)) is not HOST:PORT (e.g. server:80)")
@@ -541,6 +544,7 @@ struct Validator {
             throw fail(node, "\(label): \(quoted(portPart)) is not a port in 1...65535")
         }
         if let a = IPv4Address(hostPart) {
+            if a.isLoopback, let from { return Endpoint(host: from, address: a, port: UInt16(port)) }
             guard hosts.contains(where: { $0.addresses.contains(a) }) else {
                 throw fail(node, "\(label): no host in the scenario has address \(a)")
             }
