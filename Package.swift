@@ -40,7 +40,8 @@ let package = Package(
         ),
         .testTarget(name: "LinuxTCPTests", dependencies: ["LinuxTCP"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "LinuxTCP", "Results"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Scenario", "Results", "LinuxTCP"]),
+        .testTarget(
+            name: "SimulationTests", dependencies: ["Simulation", "Scenario", "Results", "LinuxTCP"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Results", "Scenario"]),
     ]
 )

@@ -62,6 +62,8 @@ public struct Counters: Sendable, Equatable {
 
     /// Non-zero counters as (nstat name, value), sorted by name.
     public var nonZero: [(name: String, value: Int64)] {
-        Counter.allCases.filter { self[$0] != 0 }.map { ($0.nstatName, self[$0]) }.sorted { $0.name < $1.name }
+        Counter.allCases.filter { self[$0] != 0 }.map { ($0.nstatName, self[$0]) }.sorted {
+            $0.name < $1.name
+        }
     }
 }

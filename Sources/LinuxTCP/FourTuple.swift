@@ -5,7 +5,9 @@ public struct FourTuple: Hashable, Sendable, BitwiseCopyable {
     public var remoteAddress: IPv4Address
     public var remotePort: UInt16
 
-    @inlinable public init(localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16) {
+    @inlinable public init(
+        localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16
+    ) {
         self.localAddress = localAddress
         self.localPort = localPort
         self.remoteAddress = remoteAddress
@@ -14,7 +16,9 @@ public struct FourTuple: Hashable, Sendable, BitwiseCopyable {
 
     @inlinable var packedPorts: UInt32 { UInt32(localPort) << 16 | UInt32(remotePort) }
     @inlinable var hashValue64: UInt64 {
-        mix64(UInt64(localAddress.value) << 32 | UInt64(remoteAddress.value) ^ UInt64(packedPorts) &* 0x9E37_79B9)
+        mix64(
+            UInt64(localAddress.value) << 32 | UInt64(remoteAddress.value) ^ UInt64(packedPorts)
+                &* 0x9E37_79B9)
     }
 }
 
@@ -88,7 +92,9 @@ public struct FourTupleTable: Sendable {
         while true {
             let s = slots[i]
             if s.value == 0 {
-                slots[i] = Slot(local: t.localAddress.value, remote: t.remoteAddress.value, ports: ports, value: ref.packed + 1)
+                slots[i] = Slot(
+                    local: t.localAddress.value, remote: t.remoteAddress.value, ports: ports,
+                    value: ref.packed + 1)
                 count += 1
                 return
             }
@@ -107,7 +113,9 @@ public struct FourTupleTable: Sendable {
         while true {
             let s = slots[i]
             if s.value == 0 { return }
-            if s.local == t.localAddress.value && s.remote == t.remoteAddress.value && s.ports == ports { break }
+            if s.local == t.localAddress.value && s.remote == t.remoteAddress.value && s.ports == ports {
+                break
+            }
             i = (i + 1) & mask
         }
         // Backward-shift deletion keeps probe chains intact without tombstones.
@@ -115,9 +123,12 @@ public struct FourTupleTable: Sendable {
         var j = (i + 1) & mask
         while slots[j].value != 0 {
             let s = slots[j]
-            let home = Int(truncatingIfNeeded: FourTuple(
-                localAddress: IPv4Address(s.local), localPort: UInt16(s.ports >> 16),
-                remoteAddress: IPv4Address(s.remote), remotePort: UInt16(s.ports & 0xffff)).hashValue64) & mask
+            let home =
+                Int(
+                    truncatingIfNeeded: FourTuple(
+                        localAddress: IPv4Address(s.local), localPort: UInt16(s.ports >> 16),
+                        remoteAddress: IPv4Address(s.remote), remotePort: UInt16(s.ports & 0xffff)
+                    ).hashValue64) & mask
             // Move s into the hole if its home is not cyclically within (hole, j].
             let distHole = (j - home) & mask
             let distJ = (j - hole) & mask
@@ -137,8 +148,10 @@ public struct FourTupleTable: Sendable {
         mask = slots.count - 1
         count = 0
         for s in old where s.value != 0 {
-            set(FourTuple(localAddress: IPv4Address(s.local), localPort: UInt16(s.ports >> 16),
-                          remoteAddress: IPv4Address(s.remote), remotePort: UInt16(s.ports & 0xffff)),
+            set(
+                FourTuple(
+                    localAddress: IPv4Address(s.local), localPort: UInt16(s.ports >> 16),
+                    remoteAddress: IPv4Address(s.remote), remotePort: UInt16(s.ports & 0xffff)),
                 SocketRef(packed: s.value - 1))
         }
     }
@@ -146,9 +159,11 @@ public struct FourTupleTable: Sendable {
     /// Every entry, in table order (use only for snapshots; order is deterministic for a run).
     public func forEach(_ body: (FourTuple, SocketRef) -> Void) {
         for s in slots where s.value != 0 {
-            body(FourTuple(localAddress: IPv4Address(s.local), localPort: UInt16(s.ports >> 16),
-                           remoteAddress: IPv4Address(s.remote), remotePort: UInt16(s.ports & 0xffff)),
-                 SocketRef(packed: s.value - 1))
+            body(
+                FourTuple(
+                    localAddress: IPv4Address(s.local), localPort: UInt16(s.ports >> 16),
+                    remoteAddress: IPv4Address(s.remote), remotePort: UInt16(s.ports & 0xffff)),
+                SocketRef(packed: s.value - 1))
         }
     }
 }

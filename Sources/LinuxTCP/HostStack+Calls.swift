@@ -1,17 +1,25 @@
 /// Socket calls made by applications.
 extension HostStack {
     /// listen() on (address, port): bind conflict per EP-10, backlog clamped to somaxconn (LQ-1).
-    public mutating func listen(address: IPv4Address? = nil, port: UInt16, backlog: Int, reuseAddress: Bool = true,
-                                app: UInt32) -> Result<Int32, Errno> {
+    public mutating func listen(
+        address: IPv4Address? = nil, port: UInt16, backlog: Int, reuseAddress: Bool = true,
+        app: UInt32
+    ) -> Result<Int32, Errno> {
         let addr = address ?? IPv4Address(0)
-        if ports.bindConflict(port: port, address: addr, reuseAddress: reuseAddress) { return .failure(.EADDRINUSE) }
+        if ports.bindConflict(port: port, address: addr, reuseAddress: reuseAddress) {
+            return .failure(.EADDRINUSE)
+        }
         let id = nextBindOwnerID
         nextBindOwnerID += 1
-        ports.addOwner(port, kind: .bind, bindOwner: .init(address: addr, reuseAddress: reuseAddress, isListener: true, id: id))
+        ports.addOwner(
+            port, kind: .bind,
+            bindOwner: .init(address: addr, reuseAddress: reuseAddress, isListener: true, id: id))
         // __sys_listen_socket(): unsigned compare, so a negative backlog becomes somaxconn.
         let clamped = backlog < 0 ? sysctls.somaxconn : min(backlog, sysctls.somaxconn)
-        listeners.append(Listener(address: addr, port: port, backlog: clamped, app: app, reuseAddress: reuseAddress,
-                                  bindOwnerID: id))
+        listeners.append(
+            Listener(
+                address: addr, port: port, backlog: clamped, app: app, reuseAddress: reuseAddress,
+                bindOwnerID: id))
         let l = Int32(listeners.count - 1)
         listenerByPort[Int(port)] = l
         return .success(l)
@@ -20,8 +28,10 @@ extension HostStack {
     /// connect(): picks the local port (EP-3 autobind, EP-7 bind(0), EP-8 explicit), checks the
     /// 4-tuple (EP-5, with TIME_WAIT takeover TWR-2), sends the SYN and arms its timer.
     /// EADDRNOTAVAIL and EADDRINUSE come back at once, with no packet sent (EP-9).
-    public mutating func connect(to remote: IPv4Address, port remotePort: UInt16, bind: BindRequest? = nil, app: UInt32,
-                                 now: Nanos, out: inout Effects) -> Result<SocketHandle, Errno> {
+    public mutating func connect(
+        to remote: IPv4Address, port remotePort: UInt16, bind: BindRequest? = nil, app: UInt32,
+        now: Nanos, out: inout Effects
+    ) -> Result<SocketHandle, Errno> {
         let source: IPv4Address
         if let a = bind?.address, a.value != 0 {
             source = a
@@ -30,7 +40,8 @@ extension HostStack {
         } else {
             source = addresses[0]
         }
-        var tuple = FourTuple(localAddress: source, localPort: 0, remoteAddress: remote, remotePort: remotePort)
+        var tuple = FourTuple(
+            localAddress: source, localPort: 0, remoteAddress: remote, remotePort: remotePort)
         var takeover: UInt32? = nil
         var autobound = false
         var bindOwnerID: UInt32 = 0
@@ -47,7 +58,8 @@ extension HostStack {
                 }
                 port = b.port
             } else {
-                guard let p = ports.bindAnyPort(address: bindAddr, reuseAddress: reuseAddress, rng: &rng) else {
+                guard let p = ports.bindAnyPort(address: bindAddr, reuseAddress: reuseAddress, rng: &rng)
+                else {
                     return .failure(.EADDRINUSE)
                 }
                 port = p
@@ -66,8 +78,11 @@ extension HostStack {
             }
             bindOwnerID = nextBindOwnerID
             nextBindOwnerID += 1
-            ports.addOwner(port, kind: .bind, bindOwner: .init(address: bindAddr, reuseAddress: reuseAddress,
-                                                               isListener: false, id: bindOwnerID))
+            ports.addOwner(
+                port, kind: .bind,
+                bindOwner: .init(
+                    address: bindAddr, reuseAddress: reuseAddress,
+                    isListener: false, id: bindOwnerID))
         } else {
             let key = PortAllocator.DestinationKey(source: source, destination: remote, port: remotePort)
             let d = ports.destination(key)
@@ -87,7 +102,8 @@ extension HostStack {
                 case .timeWait(let w)?:
                     // tcp_twsk_unique(), autobind path (TWR-2).
                     let tw = timeWaits[Int(w)]
-                    let ok = tw.tsRecentStamp != 0 && !tw.finWait2 && reuseAllowed(t)
+                    let ok =
+                        tw.tsRecentStamp != 0 && !tw.finWait2 && reuseAllowed(t)
                         && nowMs > monotonic(tw.entry) / Nanos.nanosPerMilli + delay
                     found = ok ? w : nil
                     return ok
@@ -145,15 +161,19 @@ extension HostStack {
     }
 
     /// The local port of a socket (as getsockname() reports it).
-    public func localPort(_ h: SocketHandle) -> UInt16? { valid(h) ? sockets[Int(h.index)].tuple.localPort : nil }
+    public func localPort(_ h: SocketHandle) -> UInt16? {
+        valid(h) ? sockets[Int(h.index)].tuple.localPort : nil
+    }
 
     /// The state of a socket, if the handle is still valid.
     public func state(_ h: SocketHandle) -> TCPState? { valid(h) ? sockets[Int(h.index)].state : nil }
 
     /// write(): one application message of `length` bytes; with `fin`, the FIN rides on it
     /// (TCP_CORK + shutdown(SHUT_WR), as nginx-style servers close first, lab-notes method note).
-    public mutating func send(_ h: SocketHandle, length: UInt32, message: AppMessage, fin: Bool = false, now: Nanos,
-                              out: inout Effects) {
+    public mutating func send(
+        _ h: SocketHandle, length: UInt32, message: AppMessage, fin: Bool = false, now: Nanos,
+        out: inout Effects
+    ) {
         guard valid(h) else { return }
         let i = h.index
         let st = sockets[Int(i)].state
@@ -168,7 +188,9 @@ extension HostStack {
             sockets[Int(i)].finSent = true
             sockets[Int(i)].state = st == .established ? .finWait1 : .lastAck
         }
-        emit(i, flags: fin ? [.psh, .fin] : [.psh], seq: seq, length: length, message: message, now: now, out: &out)
+        emit(
+            i, flags: fin ? [.psh, .fin] : [.psh], seq: seq, length: length, message: message, now: now,
+            out: &out)
         if !sockets[Int(i)].timerArmed { armRetransmit(i, after: rtoNow(i), now: now, out: &out) }
     }
 
@@ -230,7 +252,8 @@ extension HostStack {
     mutating func orphanFinWait2(_ i: UInt32, now: Nanos, out: inout Effects) {
         let tmo = Nanos(sysctls.tcpFinTimeoutSeconds) * Nanos.nanosPerSecond
         let rto35 = sockets[Int(i)].rto * 7 / 2
-        let timeout = tmo <= 60 * Nanos.nanosPerSecond ? max(tmo, rto35) : 2 * (tmo - 60 * Nanos.nanosPerSecond)
+        let timeout =
+            tmo <= 60 * Nanos.nanosPerSecond ? max(tmo, rto35) : 2 * (tmo - 60 * Nanos.nanosPerSecond)
         cancelRetransmit(i)
         enterTimeWait(i, finWait2: true, timeout: timeout, now: now, out: &out)
     }
@@ -244,7 +267,9 @@ extension HostStack {
 
     /// accept(): the oldest queued child, now owned by `app`; data and EOF that arrived while it
     /// waited are delivered as events.
-    public mutating func accept(listener l: Int32, app: UInt32, now: Nanos, out: inout Effects) -> SocketHandle? {
+    public mutating func accept(listener l: Int32, app: UInt32, now: Nanos, out: inout Effects)
+        -> SocketHandle?
+    {
         var L = listeners[Int(l)]
         guard L.acceptQueueLength > 0 else { return nil }
         let i = L.acceptQueue[L.head]

@@ -42,8 +42,9 @@ extension HostStack {
                 if profile.synSentFastRetry && s.retransmits == 0 {
                     armRetransmit(i, after: 2 * profile.jiffy, now: now, out: &out)
                 }
-                var r = Segment(src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, flags: [.rst],
-                                seq: seg.ack, ack: 0)
+                var r = Segment(
+                    src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, flags: [.rst],
+                    seq: seg.ack, ack: 0)
                 if s.tsOK || sysctls.tcpTimestamps != 0, seg.hasTS {
                     r.hasTS = true
                     r.tsval = tsClock(now) &+ s.tsOffset
@@ -318,8 +319,9 @@ extension HostStack {
             }
             timeWaits[Int(w)].lastAck = now
         }
-        var seg = Segment(src: tw.tuple.localAddress, dst: tw.tuple.remoteAddress, sport: tw.tuple.localPort,
-                          dport: tw.tuple.remotePort, flags: [.ack], seq: tw.sndNxt, ack: tw.rcvNxt)
+        var seg = Segment(
+            src: tw.tuple.localAddress, dst: tw.tuple.remoteAddress, sport: tw.tuple.localPort,
+            dport: tw.tuple.remotePort, flags: [.ack], seq: tw.sndNxt, ack: tw.rcvNxt)
         if tw.tsRecentStamp != 0 {
             seg.hasTS = true
             seg.tsval = tsClock(now) &+ tw.tsOffset
@@ -369,7 +371,8 @@ extension HostStack {
             }
             return
         }
-        let child = makeChild(from: seg, iss: q.iss, tsOK: q.tsOK, tsOffset: q.tsOffset, listener: l, now: now)
+        let child = makeChild(
+            from: seg, iss: q.iss, tsOK: q.tsOK, tsOffset: q.tsOffset, listener: l, now: now)
         if q.numRetrans == 0 {
             sockets[Int(child)].srtt = now - q.sentAt
             sockets[Int(child)].hadRTTSample = true
@@ -380,8 +383,10 @@ extension HostStack {
     }
 
     /// A full ESTABLISHED child for a completed handshake (`tcp_v4_syn_recv_sock`).
-    mutating func makeChild(from seg: Segment, iss: UInt32, tsOK: Bool, tsOffset off: UInt32, listener l: Int32,
-                            now: Nanos) -> UInt32 {
+    mutating func makeChild(
+        from seg: Segment, iss: UInt32, tsOK: Bool, tsOffset off: UInt32, listener l: Int32,
+        now: Nanos
+    ) -> UInt32 {
         let t = seg.receiverTuple
         let i = allocSocket(t)
         var c = sockets[Int(i)]
@@ -410,8 +415,10 @@ extension HostStack {
         sockets[Int(i)].inAcceptQueue = true
         listeners[Int(l)].acceptQueue.append(i)
         let L = listeners[Int(l)]
-        out.events.append(AppEvent(app: L.app, kind: .acceptReady, socket: handle(i), listener: l, errno: .none,
-                                   message: .none))
+        out.events.append(
+            AppEvent(
+                app: L.app, kind: .acceptReady, socket: handle(i), listener: l, errno: .none,
+                message: .none))
         if seg.length > 0 || seg.flags.contains(.fin) {
             var rest = seg
             rest.flags.remove(.syn)
@@ -466,8 +473,9 @@ extension HostStack {
             L.lastOverflow = now
             listeners[Int(l)] = L
             counters.bump(.syncookiesSent)
-            var sa = Segment(src: t.localAddress, dst: t.remoteAddress, sport: t.localPort, dport: t.remotePort,
-                             flags: [.syn, .ack], seq: cookie(t, seq: seg.seq, now: now), ack: seg.seq &+ 1)
+            var sa = Segment(
+                src: t.localAddress, dst: t.remoteAddress, sport: t.localPort, dport: t.remotePort,
+                flags: [.syn, .ack], seq: cookie(t, seq: seg.seq, now: now), ack: seg.seq &+ 1)
             if tsOK {
                 sa.hasTS = true
                 sa.tsval = tsClock(now) &+ tsOffset(t)
@@ -494,8 +502,9 @@ extension HostStack {
 
     mutating func sendSynAck(_ r: UInt32, retransmission: Bool, now: Nanos, out: inout Effects) {
         let q = requests[Int(r)]
-        var sa = Segment(src: q.tuple.localAddress, dst: q.tuple.remoteAddress, sport: q.tuple.localPort,
-                         dport: q.tuple.remotePort, flags: [.syn, .ack], seq: q.iss, ack: q.rcvNxt)
+        var sa = Segment(
+            src: q.tuple.localAddress, dst: q.tuple.remoteAddress, sport: q.tuple.localPort,
+            dport: q.tuple.remotePort, flags: [.syn, .ack], seq: q.iss, ack: q.rcvNxt)
         if q.tsOK {
             sa.hasTS = true
             sa.tsval = tsClock(now) &+ q.tsOffset
@@ -513,16 +522,22 @@ extension HostStack {
     mutating func armRequestTimer(_ r: UInt32, now: Nanos, out: inout Effects) {
         let n = requests[Int(r)].numTimeout
         let delay = min(Nanos.nanosPerSecond << Int64(min(n, 20)), 120 * Nanos.nanosPerSecond)
-        out.timers.append(TimerRequest(time: timerExpiry(delay, now: now), kind: .requestTimer, index: r,
-                                       generation: requests[Int(r)].generation, isTimeWaitLength: false))
+        out.timers.append(
+            TimerRequest(
+                time: timerExpiry(delay, now: now), kind: .requestTimer, index: r,
+                generation: requests[Int(r)].generation, isTimeWaitLength: false))
     }
 
     /// The syncookie ISN for a SYN: keyed hash of the tuple, the client ISN and the minute counter.
-    func cookie(_ t: FourTuple, seq: UInt32, now: Nanos) -> UInt32 { cookie(t, seq: seq, minute: seconds(now) / 60) }
+    func cookie(_ t: FourTuple, seq: UInt32, now: Nanos) -> UInt32 {
+        cookie(t, seq: seq, minute: seconds(now) / 60)
+    }
 
     func cookie(_ t: FourTuple, seq: UInt32, minute: Int64) -> UInt32 {
-        UInt32(truncatingIfNeeded: keyedHash(cookieSecret, UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value),
-                                             UInt64(t.packedPorts) << 32 | UInt64(seq), UInt64(bitPattern: minute)))
+        UInt32(
+            truncatingIfNeeded: keyedHash(
+                cookieSecret, UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value),
+                UInt64(t.packedPorts) << 32 | UInt64(seq), UInt64(bitPattern: minute)))
     }
 
     /// LQ-8: an ACK reaching a bare listener is tried as a cookie only within 2 min of an
@@ -538,7 +553,9 @@ extension HostStack {
         let clientISN = seg.seq &- 1
         let minute = seconds(now) / 60
         let iss = seg.ack &- 1
-        guard iss == cookie(t, seq: clientISN, minute: minute) || iss == cookie(t, seq: clientISN, minute: minute - 1)
+        guard
+            iss == cookie(t, seq: clientISN, minute: minute)
+                || iss == cookie(t, seq: clientISN, minute: minute - 1)
         else {
             counters.bump(.syncookiesFailed)
             sendReset(for: seg, out: &out)

@@ -4,7 +4,9 @@ extension HostStack {
         switch t.kind {
         case .retransmit:
             let i = t.index
-            guard Int(i) < sockets.count, sockets[Int(i)].live, sockets[Int(i)].timerGeneration == t.generation else { return }
+            guard Int(i) < sockets.count, sockets[Int(i)].live,
+                sockets[Int(i)].timerGeneration == t.generation
+            else { return }
             sockets[Int(i)].timerArmed = false
             if sockets[Int(i)].state == .synSent {
                 synTimeout(i, now: now, out: &out)
@@ -115,7 +117,8 @@ public struct SocketSummary: Sendable, Equatable {
 
     public static func == (a: Self, b: Self) -> Bool {
         a.states.map { "\($0.name)=\($0.count)" } == b.states.map { "\($0.name)=\($0.count)" }
-            && a.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)" } == b.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)" }
+            && a.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)" }
+                == b.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)" }
     }
 }
 
@@ -125,11 +128,15 @@ extension HostStack {
     public func summary() -> SocketSummary {
         var counts = Array(repeating: 0, count: TCPState.allCases.count)
         for s in sockets where s.live { counts[Int(s.state.rawValue)] += 1 }
-        for w in timeWaits where w.live { counts[Int((w.finWait2 ? TCPState.finWait2 : .timeWait).rawValue)] += 1 }
+        for w in timeWaits where w.live {
+            counts[Int((w.finWait2 ? TCPState.finWait2 : .timeWait).rawValue)] += 1
+        }
         for q in requests where q.live { counts[Int(TCPState.synRecv.rawValue)] += 1 }
         counts[Int(TCPState.listen.rawValue)] += listeners.count
-        let order: [TCPState] = [.established, .synSent, .synRecv, .finWait1, .finWait2, .timeWait, .closeWait, .lastAck,
-                                 .closing, .listen]
+        let order: [TCPState] = [
+            .established, .synSent, .synRecv, .finWait1, .finWait2, .timeWait, .closeWait, .lastAck,
+            .closing, .listen,
+        ]
         let states = order.compactMap { st -> (String, Int)? in
             let c = counts[Int(st.rawValue)]
             return c > 0 ? (st.ssName, c) : nil

@@ -34,7 +34,9 @@ public struct HostStack: Sendable {
     let tsSecret: UInt64
     let cookieSecret: UInt64
 
-    public init(profile: KernelProfile, sysctls: Sysctls, addresses: [IPv4Address], uptime: Nanos, seed: UInt64) {
+    public init(
+        profile: KernelProfile, sysctls: Sysctls, addresses: [IPv4Address], uptime: Nanos, seed: UInt64
+    ) {
         self.profile = profile
         self.sysctls = sysctls
         self.addresses = addresses
@@ -53,7 +55,9 @@ public struct HostStack: Sendable {
     @inline(__always) func monotonic(_ now: Nanos) -> Nanos { uptime + now }
     @inline(__always) func jiffies(_ now: Nanos) -> Int64 { monotonic(now) / profile.jiffy }
     /// `tcp_clock_ms()` truncated to the 32-bit TS option clock (TS-3, ≥4.13: 1 ms).
-    @inline(__always) func tsClock(_ now: Nanos) -> UInt32 { UInt32(truncatingIfNeeded: monotonic(now) / 1_000_000) }
+    @inline(__always) func tsClock(_ now: Nanos) -> UInt32 {
+        UInt32(truncatingIfNeeded: monotonic(now) / 1_000_000)
+    }
     /// `ktime_get_seconds()`, the unit of `ts_recent_stamp`.
     @inline(__always) func seconds(_ now: Nanos) -> Int64 { monotonic(now) / Nanos.nanosPerSecond }
 
@@ -68,13 +72,19 @@ public struct HostStack: Sendable {
     /// TS offset of a connection (TS-3, 6.18.17+: per 4-tuple, deterministic; 0 for value 2).
     func tsOffset(_ t: FourTuple) -> UInt32 {
         sysctls.tcpTimestamps == 1
-            ? UInt32(truncatingIfNeeded: keyedHash(tsSecret, UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value), UInt64(t.packedPorts)) >> 32)
+            ? UInt32(
+                truncatingIfNeeded: keyedHash(
+                    tsSecret, UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value),
+                    UInt64(t.packedPorts)) >> 32)
             : 0
     }
 
     /// `secure_tcp_seq()` (TS-4): keyed hash of the 4-tuple plus a 64 ns clock.
     func secureISN(_ t: FourTuple, now: Nanos) -> UInt32 {
-        let h = UInt32(truncatingIfNeeded: keyedHash(isnSecret, UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value), UInt64(t.packedPorts)))
+        let h = UInt32(
+            truncatingIfNeeded: keyedHash(
+                isnSecret, UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value),
+                UInt64(t.packedPorts)))
         return h &+ UInt32(truncatingIfNeeded: monotonic(now) >> 6)
     }
 
@@ -129,24 +139,30 @@ public struct HostStack: Sendable {
         return UInt32(requests.count - 1)
     }
 
-    func handle(_ i: UInt32) -> SocketHandle { SocketHandle(index: i, generation: sockets[Int(i)].generation) }
+    func handle(_ i: UInt32) -> SocketHandle {
+        SocketHandle(index: i, generation: sockets[Int(i)].generation)
+    }
 
     func valid(_ h: SocketHandle) -> Bool {
-        Int(h.index) < sockets.count && sockets[Int(h.index)].live && sockets[Int(h.index)].generation == h.generation
+        Int(h.index) < sockets.count && sockets[Int(h.index)].live
+            && sockets[Int(h.index)].generation == h.generation
     }
 
     // MARK: output
 
     /// Sends a segment from full socket `i`, carrying ACK and timestamps as the state allows.
-    mutating func emit(_ i: UInt32, flags: TCPFlags, seq: UInt32, length: UInt32 = 0, message: AppMessage = .none,
-                       now: Nanos, out: inout Effects) {
+    mutating func emit(
+        _ i: UInt32, flags: TCPFlags, seq: UInt32, length: UInt32 = 0, message: AppMessage = .none,
+        now: Nanos, out: inout Effects
+    ) {
         let s = sockets[Int(i)]
         let initialSYN = flags == [.syn]
         var f = flags
         if !initialSYN { f.insert(.ack) }
-        var seg = Segment(src: s.tuple.localAddress, dst: s.tuple.remoteAddress, sport: s.tuple.localPort,
-                          dport: s.tuple.remotePort, flags: f, seq: seq, ack: initialSYN ? 0 : s.rcvNxt,
-                          length: length, message: message)
+        var seg = Segment(
+            src: s.tuple.localAddress, dst: s.tuple.remoteAddress, sport: s.tuple.localPort,
+            dport: s.tuple.remotePort, flags: f, seq: seq, ack: initialSYN ? 0 : s.rcvNxt,
+            length: length, message: message)
         if initialSYN ? sysctls.tcpTimestamps != 0 : s.tsOK {
             seg.hasTS = true
             seg.tsval = tsClock(now) &+ s.tsOffset
@@ -160,7 +176,8 @@ public struct HostStack: Sendable {
     /// A reset answering `seg` when no socket can (`tcp_v4_send_reset`).
     mutating func sendReset(for seg: Segment, out: inout Effects) {
         if seg.flags.contains(.rst) { return }
-        var r = Segment(src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, flags: [.rst], seq: 0, ack: 0)
+        var r = Segment(
+            src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, flags: [.rst], seq: 0, ack: 0)
         if seg.flags.contains(.ack) {
             r.seq = seg.ack
         } else {
@@ -191,11 +208,14 @@ public struct HostStack: Sendable {
         ackDirty.removeAll(keepingCapacity: true)
     }
 
-    mutating func notify(_ i: UInt32, _ kind: AppEvent.Kind, errno: Errno = .none, message: AppMessage = .none,
-                         out: inout Effects) {
+    mutating func notify(
+        _ i: UInt32, _ kind: AppEvent.Kind, errno: Errno = .none, message: AppMessage = .none,
+        out: inout Effects
+    ) {
         let s = sockets[Int(i)]
         guard s.app != 0 else { return }
-        out.events.append(AppEvent(app: s.app, kind: kind, socket: handle(i), listener: -1, errno: errno, message: message))
+        out.events.append(
+            AppEvent(app: s.app, kind: kind, socket: handle(i), listener: -1, errno: errno, message: message))
     }
 
     // MARK: timers
@@ -203,8 +223,10 @@ public struct HostStack: Sendable {
     mutating func armRetransmit(_ i: UInt32, after delay: Nanos, now: Nanos, out: inout Effects) {
         sockets[Int(i)].timerGeneration &+= 1
         sockets[Int(i)].timerArmed = true
-        out.timers.append(TimerRequest(time: timerExpiry(delay, now: now), kind: .retransmit, index: i,
-                                       generation: sockets[Int(i)].timerGeneration, isTimeWaitLength: false))
+        out.timers.append(
+            TimerRequest(
+                time: timerExpiry(delay, now: now), kind: .retransmit, index: i,
+                generation: sockets[Int(i)].timerGeneration, isTimeWaitLength: false))
     }
 
     mutating func cancelRetransmit(_ i: UInt32) {
@@ -276,14 +298,19 @@ public struct HostStack: Sendable {
         let tw = timeWaits[Int(w)]
         let expiry = timerExpiry(timeout, now: now)
         timeWaits[Int(w)].expiry = expiry
-        out.timers.append(TimerRequest(time: expiry, kind: .timeWaitExpire, index: w, generation: tw.generation,
-                                       isTimeWaitLength: timeout == 60 * Nanos.nanosPerSecond))
-        if tw.autobound && tw.holdsDestBit && !tw.finWait2 && tw.tsRecentStamp != 0 && reuseAllowed(tw.tuple) {
+        out.timers.append(
+            TimerRequest(
+                time: expiry, kind: .timeWaitExpire, index: w, generation: tw.generation,
+                isTimeWaitLength: timeout == 60 * Nanos.nanosPerSecond))
+        if tw.autobound && tw.holdsDestBit && !tw.finWait2 && tw.tsRecentStamp != 0 && reuseAllowed(tw.tuple)
+        {
             let entryMs = monotonic(tw.entry) / Nanos.nanosPerMilli
             let at = (entryMs + Int64(sysctls.tcpTwReuseDelayMs) + 1) * Nanos.nanosPerMilli - uptime
             if at < expiry {
-                out.timers.append(TimerRequest(time: max(at, now), kind: .timeWaitReusable, index: w,
-                                               generation: tw.generation, isTimeWaitLength: false))
+                out.timers.append(
+                    TimerRequest(
+                        time: max(at, now), kind: .timeWaitReusable, index: w,
+                        generation: tw.generation, isTimeWaitLength: false))
             }
         }
     }

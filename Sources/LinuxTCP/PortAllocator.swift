@@ -92,7 +92,9 @@ public struct PortAllocator: Sendable {
         return (off & 1 == 1, off >> 1)
     }
 
-    @inline(__always) static func test(_ words: [UInt64], _ i: Int) -> Bool { words[i >> 6] >> UInt64(i & 63) & 1 == 1 }
+    @inline(__always) static func test(_ words: [UInt64], _ i: Int) -> Bool {
+        words[i >> 6] >> UInt64(i & 63) & 1 == 1
+    }
 
     func hostBit(_ p: UInt16) -> Bool {
         let (odd, i) = slot(p)
@@ -105,7 +107,9 @@ public struct PortAllocator: Sendable {
         let was = PortAllocator.test(odd ? hostOdd : hostEven, i)
         guard was != on else { return }
         let m: UInt64 = 1 << UInt64(i & 63)
-        if odd { if on { hostOdd[i >> 6] |= m } else { hostOdd[i >> 6] &= ~m } } else {
+        if odd {
+            if on { hostOdd[i >> 6] |= m } else { hostOdd[i >> 6] &= ~m }
+        } else {
             if on { hostEven[i >> 6] |= m } else { hostEven[i >> 6] &= ~m }
         }
         hostBlockedCount += on ? 1 : -1
@@ -119,9 +123,10 @@ public struct PortAllocator: Sendable {
     public mutating func destination(_ key: DestinationKey) -> Int32 {
         if let i = destinationIndex[key] { return i }
         let i = Int32(destinations.count)
-        destinations.append(Destination(
-            even: Array(repeating: 0, count: wordsEven), odd: Array(repeating: 0, count: wordsOdd),
-            blocked: hostBlockedCount))
+        destinations.append(
+            Destination(
+                even: Array(repeating: 0, count: wordsEven), odd: Array(repeating: 0, count: wordsOdd),
+                blocked: hostBlockedCount))
         destinationIndex[key] = i
         return i
     }
@@ -211,8 +216,9 @@ public struct PortAllocator: Sendable {
 
     /// `secure_ipv4_port_ephemeral()`: 64-bit keyed hash of (saddr, daddr, dport, 10-s epoch).
     public func portOffset(_ key: DestinationKey, epoch: Int64) -> UInt64 {
-        keyedHash(secret, UInt64(key.source.value) << 32 | UInt64(key.destination.value), UInt64(key.port),
-                  UInt64(bitPattern: epoch))
+        keyedHash(
+            secret, UInt64(key.source.value) << 32 | UInt64(key.destination.value), UInt64(key.port),
+            UInt64(bitPattern: epoch))
     }
 
     /// Runs the EP-3 scan for destination group `d`; `usable(port)` confirms a candidate whose
@@ -233,7 +239,8 @@ public struct PortAllocator: Sendable {
             return Choice(port: low + UInt16(2 * k), loopIndex: 2 * (k - startA), perturbIndex: index)
         }
         if totalA - c1 > 0,
-            let k = firstUsable(dest.even, hostEven, odd: false, from: wrapA, count: totalA - c1, usable: usable)
+            let k = firstUsable(
+                dest.even, hostEven, odd: false, from: wrapA, count: totalA - c1, usable: usable)
         {
             return Choice(port: low + UInt16(2 * k), loopIndex: 2 * (c1 + k - wrapA), perturbIndex: index)
         }
@@ -246,7 +253,9 @@ public struct PortAllocator: Sendable {
         if let k = firstUsable(dest.odd, hostOdd, odd: true, from: startB, count: d1, usable: usable) {
             return Choice(port: low + UInt16(2 * k + 1), loopIndex: 2 * (k - startB), perturbIndex: index)
         }
-        if totalB - d1 > 0, let k = firstUsable(dest.odd, hostOdd, odd: true, from: 0, count: totalB - d1, usable: usable) {
+        if totalB - d1 > 0,
+            let k = firstUsable(dest.odd, hostOdd, odd: true, from: 0, count: totalB - d1, usable: usable)
+        {
             return Choice(port: low + UInt16(2 * k + 1), loopIndex: 2 * (d1 + k), perturbIndex: index)
         }
         return nil
@@ -254,7 +263,9 @@ public struct PortAllocator: Sendable {
 
     /// First bit index in [from, from+count) clear in both bitsets and accepted by `usable`.
     @inline(__always)
-    func firstUsable(_ a: [UInt64], _ b: [UInt64], odd: Bool, from: Int, count: Int, usable: (UInt16) -> Bool) -> Int? {
+    func firstUsable(_ a: [UInt64], _ b: [UInt64], odd: Bool, from: Int, count: Int, usable: (UInt16) -> Bool)
+        -> Int?
+    {
         var i = from
         let end = from + count
         while i < end {

@@ -1,6 +1,7 @@
 /// TCP states, with the names `ss` prints.
 public enum TCPState: UInt8, Sendable, CaseIterable, BitwiseCopyable {
-    case closed, listen, synSent, synRecv, established, finWait1, finWait2, closeWait, closing, lastAck, timeWait
+    case closed, listen, synSent, synRecv, established, finWait1, finWait2, closeWait, closing, lastAck,
+        timeWait
 
     /// The state name as `ss` prints it.
     public var ssName: String {

@@ -138,37 +138,55 @@ public enum SysctlRegistry {
                         let b = UInt16(ends.count == 2 ? ends[1] : ends[0]), a <= b
                     else {
                         throw SysctlError(
-                            "net.ipv4.ip_local_reserved_ports: '\(t)' is not a port or a range like 1030-1032")
+                            "net.ipv4.ip_local_reserved_ports: '\(t)' is not a port or a range like 1030-1032"
+                        )
                     }
                     out.append(a...b)
                 }
                 s.reservedPorts = out
             },
             render: { s in
-                s.reservedPorts.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
-                    .joined(separator: ",")
+                s.reservedPorts.map {
+                    $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)"
+                }
+                .joined(separator: ",")
             }),
         int("net.ipv4.tcp_tw_reuse", "0 off, 1 on, 2 loopback only (TWR-2)", 0...2, \.tcpTwReuse),
-        int("net.ipv4.tcp_tw_reuse_delay", "ms a TIME_WAIT must age before reuse (TWR-3)", 1...60000,
+        int(
+            "net.ipv4.tcp_tw_reuse_delay", "ms a TIME_WAIT must age before reuse (TWR-3)", 1...60000,
             \.tcpTwReuseDelayMs),
-        int("net.ipv4.tcp_timestamps", "0 off, 1 on with offset, 2 on without (TS-1)", 0...2, \.tcpTimestamps),
-        int("net.ipv4.tcp_max_tw_buckets", "cap on TIME_WAIT sockets (TW-6)", 0...Int(Int32.max),
+        int(
+            "net.ipv4.tcp_timestamps", "0 off, 1 on with offset, 2 on without (TS-1)", 0...2, \.tcpTimestamps),
+        int(
+            "net.ipv4.tcp_max_tw_buckets", "cap on TIME_WAIT sockets (TW-6)", 0...Int(Int32.max),
             \.tcpMaxTwBuckets),
-        int("net.ipv4.tcp_fin_timeout", "orphaned FIN_WAIT2 lifetime, seconds (TW-9)", 1...Int(Int32.max) / 1000,
+        int(
+            "net.ipv4.tcp_fin_timeout", "orphaned FIN_WAIT2 lifetime, seconds (TW-9)",
+            1...Int(Int32.max) / 1000,
             \.tcpFinTimeoutSeconds),
         int("net.ipv4.tcp_rfc1337", "1: TIME_WAIT ignores RST (TW-14)", 0...1, \.tcpRfc1337),
         int("net.core.somaxconn", "listen() backlog cap (LQ-1)", 0...Int(Int32.max), \.somaxconn),
-        int("net.ipv4.tcp_max_syn_backlog", "last-quarter SYN drop with cookies off (LQ-4)", 0...Int(Int32.max),
+        int(
+            "net.ipv4.tcp_max_syn_backlog", "last-quarter SYN drop with cookies off (LQ-4)",
+            0...Int(Int32.max),
             \.tcpMaxSynBacklog),
         int("net.ipv4.tcp_syncookies", "0 off, 1 on overflow, 2 always (LQ-4)", 0...2, \.tcpSyncookies),
-        int("net.ipv4.tcp_abort_on_overflow", "1: RST a final ACK the accept queue cannot take (LQ-7)", 0...1,
+        int(
+            "net.ipv4.tcp_abort_on_overflow", "1: RST a final ACK the accept queue cannot take (LQ-7)", 0...1,
             \.tcpAbortOnOverflow),
-        int("net.ipv4.tcp_syn_retries", "SYN retransmissions before ETIMEDOUT (LQ-10)", 1...127, \.tcpSynRetries),
+        int(
+            "net.ipv4.tcp_syn_retries", "SYN retransmissions before ETIMEDOUT (LQ-10)", 1...127,
+            \.tcpSynRetries),
         int("net.ipv4.tcp_synack_retries", "SYN-ACK retransmissions (LQ-9)", 0...255, \.tcpSynackRetries),
-        int("net.ipv4.tcp_syn_linear_timeouts", "SYN retries at a linear 1 s RTO (LQ-10)", 0...127,
+        int(
+            "net.ipv4.tcp_syn_linear_timeouts", "SYN retries at a linear 1 s RTO (LQ-10)", 0...127,
             \.tcpSynLinearTimeouts),
-        int("net.ipv4.tcp_orphan_retries", "FIN retries of orphans; 0 means 8 (CL-6)", 0...255, \.tcpOrphanRetries),
-        int("net.ipv4.ip_autobind_reuse", "bind(0) may share SO_REUSEADDR ports (EP-7)", 0...1, \.ipAutobindReuse),
+        int(
+            "net.ipv4.tcp_orphan_retries", "FIN retries of orphans; 0 means 8 (CL-6)", 0...255,
+            \.tcpOrphanRetries),
+        int(
+            "net.ipv4.ip_autobind_reuse", "bind(0) may share SO_REUSEADDR ports (EP-7)", 0...1,
+            \.ipAutobindReuse),
     ]
 }
 

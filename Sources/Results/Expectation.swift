@@ -94,7 +94,9 @@ extension RunResult {
             guard let hostsAt = p.indices.dropFirst(2).first(where: { p[$0] == "hosts" }) else { return nil }
             let label = p[1..<hostsAt].joined(separator: ".")
             let p = [p[0], label] + p[hostsAt...]
-            guard p.count >= 5, let s = snapshot(p[1]), p[2] == "hosts", let h = s.host(p[3]) else { return nil }
+            guard p.count >= 5, let s = snapshot(p[1]), p[2] == "hosts", let h = s.host(p[3]) else {
+                return nil
+            }
             if p[4] == "states", p.count == 6 { return .number(h.count(p[5])) }
             if p[4] == "listeners", p.count == 7, let port = Int(p[5]),
                 let l = h.listeners.first(where: { $0.port == port })

@@ -67,7 +67,9 @@ private struct JSONForm: Encodable {
         _ = series.nestedContainer(keyedBy: Key.self, forKey: Key("hosts"))
     }
 
-    private func encodeCounts(_ items: [Outcome], into c: inout KeyedEncodingContainer<Key>, key: String) throws {
+    private func encodeCounts(_ items: [Outcome], into c: inout KeyedEncodingContainer<Key>, key: String)
+        throws
+    {
         var o = c.nestedContainer(keyedBy: Key.self, forKey: Key(key))
         for item in items { try o.encode(item.count, forKey: Key(item.key)) }
     }

@@ -101,8 +101,10 @@ public struct ListenerSpec: Sendable, Equatable {
     public var http: HTTPServerSpec?
     public var accept: AcceptSpec
 
-    public init(port: UInt16, backlog: Int = 511, http: HTTPServerSpec? = HTTPServerSpec(),
-                accept: AcceptSpec = .immediate(delay: 0)) {
+    public init(
+        port: UInt16, backlog: Int = 511, http: HTTPServerSpec? = HTTPServerSpec(),
+        accept: AcceptSpec = .immediate(delay: 0)
+    ) {
         self.port = port
         self.backlog = backlog
         self.http = http
@@ -205,7 +207,9 @@ public struct BindSpec: Sendable, Equatable {
     public var noPort: Bool
     /// SO_REUSEADDR on the socket (EP-10).
     public var reuseAddress: Bool
-    public init(address: IPv4Address? = nil, port: UInt16 = 0, noPort: Bool = false, reuseAddress: Bool = false) {
+    public init(
+        address: IPv4Address? = nil, port: UInt16 = 0, noPort: Bool = false, reuseAddress: Bool = false
+    ) {
         self.address = address
         self.port = port
         self.noPort = noPort
@@ -266,7 +270,8 @@ public struct CurlSpec: Sendable, Equatable {
     public var reuseConnection: Bool
 
     public init(
-        count: Int, interval: Nanos = 0, request: HTTPRequestSpec = HTTPRequestSpec(), close: CloseMode = .fin,
+        count: Int, interval: Nanos = 0, request: HTTPRequestSpec = HTTPRequestSpec(),
+        close: CloseMode = .fin,
         timeout: Nanos? = nil, startup: Nanos = CurlSpec.defaultStartup, reuseConnection: Bool = false
     ) {
         self.count = count

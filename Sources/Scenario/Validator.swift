@@ -531,7 +531,8 @@ struct Validator {
 
     /// `HOST:PORT` or `A.B.C.D:PORT`; the host must be in the scenario, the port need not listen.
     /// A 127.0.0.0/8 address is the workload's own host over loopback (TWR-2: tw_reuse=2).
-    func endpoint(_ node: YNode, _ label: String, hosts: [HostSpec], from: String? = nil) throws(ScenarioError)
+    func endpoint(_ node: YNode, _ label: String, hosts: [HostSpec], from: String? = nil)
+        throws(ScenarioError)
         -> Endpoint
     {
         let s = try string(node, label)

@@ -11,7 +11,9 @@ struct AppIO {
     /// Workloads that finished during this event.
     var finished: [Int] = []
 
-    mutating func after(_ delay: Nanos, app: UInt32, token: UInt32) { timers.append((now + delay, app, token, -1)) }
+    mutating func after(_ delay: Nanos, app: UInt32, token: UInt32) {
+        timers.append((now + delay, app, token, -1))
+    }
 
     /// A timer whose delay is the same every time for this lane, so its events stay in order.
     mutating func after(_ delay: Nanos, app: UInt32, token: UInt32, lane: Int) {
@@ -147,7 +149,8 @@ final class HTTPServer: Application {
         let status = UInt16(spec.http?.status ?? 404)
         let msg = AppMessage(kind: HTTPMessage.responseKind, arg: status)
         if closes {
-            stack.send(h, length: HTTPMessage.responseLength, message: msg, fin: true, now: io.now, out: &io.fx)
+            stack.send(
+                h, length: HTTPMessage.responseLength, message: msg, fin: true, now: io.now, out: &io.fx)
             forget(h)
             stack.close(h, now: io.now, out: &io.fx)
         } else {

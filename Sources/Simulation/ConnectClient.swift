@@ -31,7 +31,9 @@ final class ConnectClient: Workload, Application {
     func start(io: inout AppIO) { io.after(0, app: id, token: ConnectClient.roundToken) }
 
     private var bindRequest: BindRequest? {
-        c.bind.map { BindRequest(address: $0.address, port: $0.port, noPort: $0.noPort, reuseAddress: $0.reuseAddress) }
+        c.bind.map {
+            BindRequest(address: $0.address, port: $0.port, noPort: $0.noPort, reuseAddress: $0.reuseAddress)
+        }
     }
 
     private func beginRound(stack: inout HostStack, io: inout AppIO) {
@@ -49,8 +51,10 @@ final class ConnectClient: Workload, Application {
         guard launched < c.count else { return }
         launched += 1
         recorder.attempts += 1
-        switch stack.connect(to: spec.to.address, port: spec.to.port, bind: bindRequest, app: id, now: io.now,
-                             out: &io.fx) {
+        switch stack.connect(
+            to: spec.to.address, port: spec.to.port, bind: bindRequest, app: id, now: io.now,
+            out: &io.fx)
+        {
         case .failure(let e):
             recorder.record(Recorder.code(e))
             if c.fill {
@@ -103,7 +107,11 @@ final class ConnectClient: Workload, Application {
                 tokens[e.socket.index] = (entry.0, entry.1, entry.2, true)
                 held.append(e.socket)
                 active -= 1
-                if held.count >= c.count { endRound(stack: &stack, io: &io) } else { launch(stack: &stack, io: &io) }
+                if held.count >= c.count {
+                    endRound(stack: &stack, io: &io)
+                } else {
+                    launch(stack: &stack, io: &io)
+                }
             } else if c.hold > 0 {
                 let t = nextToken
                 nextToken &+= 1

@@ -54,8 +54,9 @@ final class CurlClient: Workload, Application {
         guard let h = current, h == e.socket else { return }
         switch e.kind {
         case .connected:
-            stack.send(h, length: HTTPMessage.requestLength, message: HTTPMessage.request(curl.request), now: io.now,
-                       out: &io.fx)
+            stack.send(
+                h, length: HTTPMessage.requestLength, message: HTTPMessage.request(curl.request), now: io.now,
+                out: &io.fx)
         case .data:
             guard e.message.kind == HTTPMessage.responseKind else { return }
             gotResponse = true
@@ -68,8 +69,9 @@ final class CurlClient: Workload, Application {
                 recorder.attempts += 1
                 startedAt = io.now
                 gotResponse = false
-                stack.send(h, length: HTTPMessage.requestLength, message: HTTPMessage.request(curl.request),
-                           now: io.now, out: &io.fx)
+                stack.send(
+                    h, length: HTTPMessage.requestLength, message: HTTPMessage.request(curl.request),
+                    now: io.now, out: &io.fx)
                 return
             }
             stack.close(h, linger0: curl.close == .linger0, now: io.now, out: &io.fx)

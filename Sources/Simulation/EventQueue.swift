@@ -94,7 +94,9 @@ struct EventQueue {
         var bestTime = Nanos.max
         for i in laneFront.indices {
             let t = laneFront[i]
-            if t < bestTime || (t == bestTime && t != Nanos.max && lanes[i].front.seq < lanes[bestLane].front.seq) {
+            if t < bestTime
+                || (t == bestTime && t != Nanos.max && lanes[i].front.seq < lanes[bestLane].front.seq)
+            {
                 bestTime = t
                 bestLane = i
             }

@@ -31,7 +31,9 @@ final class RateClient: Workload, Application {
         if total == 0 { finish(io: &io) } else { io.after(0, app: id, token: 0) }
     }
 
-    private func arrivalTime(_ k: Int) -> Nanos { startTime + Nanos((Double(k) * 1e9 / r.perSecond).rounded()) }
+    private func arrivalTime(_ k: Int) -> Nanos {
+        startTime + Nanos((Double(k) * 1e9 / r.perSecond).rounded())
+    }
 
     func timer(_ t: UInt32, stack: inout HostStack, io: inout AppIO) {
         if t == 0 {
@@ -86,8 +88,9 @@ final class RateClient: Workload, Application {
         guard s < live.count, live[s], generation[s] == e.socket.generation else { return }
         switch e.kind {
         case .connected:
-            stack.send(e.socket, length: HTTPMessage.requestLength, message: HTTPMessage.request(r.request),
-                       now: io.now, out: &io.fx)
+            stack.send(
+                e.socket, length: HTTPMessage.requestLength, message: HTTPMessage.request(r.request),
+                now: io.now, out: &io.fx)
         case .data:
             guard e.message.kind == HTTPMessage.responseKind else { return }
             recorder.record(Int(e.message.arg))

@@ -72,7 +72,8 @@ struct Simulator {
         while let e = queue.pop() {
             if let stop = stopTime, e.time > stop { break }
             if queue.processed > eventBudget {
-                throw SimulationError("scenario '\(scenario.name)' needs more than \(eventBudget) events; shorten it")
+                throw SimulationError(
+                    "scenario '\(scenario.name)' needs more than \(eventBudget) events; shorten it")
             }
             now = e.time
             process(e)
@@ -91,8 +92,10 @@ struct Simulator {
     mutating func setUp() throws(SimulationError) {
         for (k, h) in scenario.hosts.enumerated() {
             let seed = mix64(scenario.seed &+ UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15)
-            stacks.append(HostStack(profile: scenario.kernel, sysctls: h.sysctls, addresses: h.addresses,
-                                    uptime: h.uptime, seed: seed))
+            stacks.append(
+                HostStack(
+                    profile: scenario.kernel, sysctls: h.sysctls, addresses: h.addresses,
+                    uptime: h.uptime, seed: seed))
             for a in h.addresses { hostAddresses.append((a.value, k)) }
             timeWaitLanes.append(queue.addLane())
             timerLanes.append((0..<4).map { _ in queue.addLane() })
@@ -127,13 +130,16 @@ struct Simulator {
             apps.append(wl)
             workloads.append(wl)
             if case .at(let t) = w.start {
-                queue.schedule(Event(time: t, seq: 0, kind: .startWorkload, timer: .retransmit, host: UInt16(hostIndex),
-                                     a: UInt32(k), b: 0))
+                queue.schedule(
+                    Event(
+                        time: t, seq: 0, kind: .startWorkload, timer: .retransmit, host: UInt16(hostIndex),
+                        a: UInt32(k), b: 0))
             }
         }
         for (k, p) in scenario.observe.enumerated() {
             if case .at(let t) = p {
-                queue.schedule(Event(time: t, seq: 0, kind: .observe, timer: .retransmit, host: 0, a: UInt32(k), b: 0))
+                queue.schedule(
+                    Event(time: t, seq: 0, kind: .observe, timer: .retransmit, host: 0, a: UInt32(k), b: 0))
             }
         }
         if let d = scenario.duration { stopTime = d }
@@ -151,8 +157,10 @@ struct Simulator {
             freeSlots.append(e.a)
             stacks[h].receive(seg, now: e.time, out: &io.fx)
         case .tcpTimer:
-            stacks[h].fire(TimerRequest(time: e.time, kind: e.timer, index: e.a, generation: e.b, isTimeWaitLength: false),
-                           now: e.time, out: &io.fx)
+            stacks[h].fire(
+                TimerRequest(
+                    time: e.time, kind: e.timer, index: e.a, generation: e.b, isTimeWaitLength: false),
+                now: e.time, out: &io.fx)
         case .appTimer:
             let app = apps[Int(e.a) - 1]
             h = app.host
@@ -187,8 +195,9 @@ struct Simulator {
         stacks[h].flushAcks(now: io.now, out: &io.fx)
         for seg in io.fx.segments { route(seg, from: h) }
         for t in io.fx.timers {
-            let e = Event(time: t.time, seq: 0, kind: .tcpTimer, timer: t.kind, host: UInt16(h), a: t.index,
-                          b: t.generation)
+            let e = Event(
+                time: t.time, seq: 0, kind: .tcpTimer, timer: t.kind, host: UInt16(h), a: t.index,
+                b: t.generation)
             if t.isTimeWaitLength {
                 queue.scheduleInLane(timeWaitLanes[h], e)
             } else {
@@ -243,8 +252,11 @@ struct Simulator {
             slot = UInt32(pool.count - 1)
         }
         // Every link has the same delay, so deliveries leave each lane in the order sent.
-        queue.scheduleInLane(lane, Event(time: io.now + delay, seq: 0, kind: .deliver, timer: .retransmit,
-                                         host: UInt16(dest), a: slot, b: 0))
+        queue.scheduleInLane(
+            lane,
+            Event(
+                time: io.now + delay, seq: 0, kind: .deliver, timer: .retransmit,
+                host: UInt16(dest), a: slot, b: 0))
     }
 
     // MARK: sequencing and observation
@@ -252,12 +264,16 @@ struct Simulator {
     mutating func workloadFinished(_ k: Int) {
         let name = scenario.workloads[k].name
         for (j, w) in scenario.workloads.enumerated() where w.start == .after(name) {
-            queue.schedule(Event(time: io.now, seq: 0, kind: .startWorkload, timer: .retransmit,
-                                 host: UInt16(workloads[j].host), a: UInt32(j), b: 0))
+            queue.schedule(
+                Event(
+                    time: io.now, seq: 0, kind: .startWorkload, timer: .retransmit,
+                    host: UInt16(workloads[j].host), a: UInt32(j), b: 0))
         }
         for (j, p) in scenario.observe.enumerated() where p == .after(name) {
-            queue.schedule(Event(time: io.now + observationLag, seq: 0, kind: .observe, timer: .retransmit, host: 0,
-                                 a: UInt32(j), b: 0))
+            queue.schedule(
+                Event(
+                    time: io.now + observationLag, seq: 0, kind: .observe, timer: .retransmit, host: 0,
+                    a: UInt32(j), b: 0))
         }
         if workloads.allSatisfy({ $0.finishedAt != nil }) { workloadsAllFinished() }
     }
@@ -269,8 +285,10 @@ struct Simulator {
         for (j, p) in scenario.observe.enumerated() {
             switch p {
             case .end:
-                queue.schedule(Event(time: io.now + observationLag, seq: 0, kind: .observe, timer: .retransmit, host: 0,
-                                     a: UInt32(j), b: 0))
+                queue.schedule(
+                    Event(
+                        time: io.now + observationLag, seq: 0, kind: .observe, timer: .retransmit, host: 0,
+                        a: UInt32(j), b: 0))
             case .at(let t): stop = max(stop, t)
             case .after: break
             }
@@ -285,7 +303,9 @@ struct Simulator {
             let s = stacks[h].summary()
             return HostSnapshot(
                 host: scenario.hosts[h].name, states: s.states.map { Outcome($0.name, $0.count) },
-                listeners: s.listeners.map { ListenerSnapshot(port: $0.port, recvQ: $0.recvQ, sendQ: $0.sendQ) })
+                listeners: s.listeners.map {
+                    ListenerSnapshot(port: $0.port, recvQ: $0.recvQ, sendQ: $0.sendQ)
+                })
         }
         snapshots[label] = Snapshot(at: label, time: (Double(t) / 1e6).rounded() / 1e3, hosts: hosts)
     }
@@ -295,8 +315,12 @@ struct Simulator {
     func collect() -> RunResult {
         let wls = workloads.map { w -> WorkloadResult in
             var rec = w.recorder
-            if w.finishedAt == nil && w.inFlight > 0 { rec.outcomes[Recorder.pending, default: 0] += w.inFlight }
-            let outcomes = rec.outcomes.map { Outcome(Recorder.name($0.key), $0.value) }.sorted { $0.key < $1.key }
+            if w.finishedAt == nil && w.inFlight > 0 {
+                rec.outcomes[Recorder.pending, default: 0] += w.inFlight
+            }
+            let outcomes = rec.outcomes.map { Outcome(Recorder.name($0.key), $0.value) }.sorted {
+                $0.key < $1.key
+            }
             var latency: Latency? = nil
             if !rec.latencies.isEmpty {
                 let sorted = rec.latencies.sorted()
@@ -309,17 +333,20 @@ struct Simulator {
             let rounds = rec.rounds.map { Outcome(String($0.key), $0.value) }.sorted {
                 Int($0.key)! < Int($1.key)!
             }
-            return WorkloadResult(name: w.spec.name, attempts: rec.attempts, outcomes: outcomes, latency: latency,
-                                  localPorts: rec.ports.sorted,
-                                  rounds: (w.spec.kind.isConnect && rec.rounds.values.reduce(0, +) > 1) ? rounds : [])
+            return WorkloadResult(
+                name: w.spec.name, attempts: rec.attempts, outcomes: outcomes, latency: latency,
+                localPorts: rec.ports.sorted,
+                rounds: (w.spec.kind.isConnect && rec.rounds.values.reduce(0, +) > 1) ? rounds : [])
         }
         let snaps = scenario.observe.compactMap { snapshots[$0.label] }
         let counters = scenario.hosts.indices.map { h in
-            HostCounters(host: scenario.hosts[h].name,
-                         values: stacks[h].counters.nonZero.map { Outcome($0.name, Int($0.value)) })
+            HostCounters(
+                host: scenario.hosts[h].name,
+                values: stacks[h].counters.nonZero.map { Outcome($0.name, Int($0.value)) })
         }
-        return RunResult(scenario: scenario.name, engine: "simulator", kernel: scenario.kernel.name, workloads: wls,
-                         snapshots: snaps, counters: counters)
+        return RunResult(
+            scenario: scenario.name, engine: "simulator", kernel: scenario.kernel.name, workloads: wls,
+            snapshots: snaps, counters: counters)
     }
 }
 

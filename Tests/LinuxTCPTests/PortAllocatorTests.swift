@@ -5,12 +5,14 @@ import Testing
 @Suite struct PortAllocatorTests {
     static let server = IPv4Address(10, 77, 0, 2)
 
-    static func stack(range: String, seed: UInt64 = 1, tweak: (inout Sysctls) -> Void = { _ in }) -> HostStack {
+    static func stack(range: String, seed: UInt64 = 1, tweak: (inout Sysctls) -> Void = { _ in }) -> HostStack
+    {
         var s = KernelProfile.linux6_18.defaults
         try! SysctlRegistry.set("net.ipv4.ip_local_port_range", to: range, in: &s)
         tweak(&s)
-        return HostStack(profile: .linux6_18, sysctls: s, addresses: [IPv4Address(10, 77, 0, 11)],
-                         uptime: 86_400 * Nanos.nanosPerSecond, seed: seed)
+        return HostStack(
+            profile: .linux6_18, sysctls: s, addresses: [IPv4Address(10, 77, 0, 11)],
+            uptime: 86_400 * Nanos.nanosPerSecond, seed: seed)
     }
 
     /// Connects (each stays in SYN-SENT, holding its 4-tuple) until EADDRNOTAVAIL; returns ports.
@@ -91,7 +93,9 @@ import Testing
     }
 
     @Test func reservedPortsAreSkipped() {
-        var st = Self.stack(range: "40300 40303") { try! SysctlRegistry.set("net.ipv4.ip_local_reserved_ports", to: "40300,40302", in: &$0) }
+        var st = Self.stack(range: "40300 40303") {
+            try! SysctlRegistry.set("net.ipv4.ip_local_reserved_ports", to: "40300,40302", in: &$0)
+        }
         #expect(Self.fill(&st, now: 0).sorted() == [40301, 40303])
     }
 }

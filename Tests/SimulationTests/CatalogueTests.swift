@@ -11,7 +11,10 @@ import Testing
         #expect(!scenario.expect.isEmpty, "\(name) has no expectations")
         let result = try SimulatorEngine().run(scenario)
         for v in scenario.expect.map({ $0.check(result) }) {
-            #expect(v.passed, "\(name): \(v.expectation.path) = \(v.actual ?? "missing"), kernel gave \(v.expectation.matcher)")
+            #expect(
+                v.passed,
+                "\(name): \(v.expectation.path) = \(v.actual ?? "missing"), kernel gave \(v.expectation.matcher)"
+            )
         }
     }
 
