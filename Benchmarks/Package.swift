@@ -1,0 +1,23 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Release-mode benchmarks of the simulator, kept out of the root package so that
+// `swift build` and `swift test` there stay quick. Run with:
+//     cd Benchmarks && swift run -c release twlab-bench
+let package = Package(
+    name: "twlab-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "twlab", path: "..")
+    ],
+    targets: [
+        .executableTarget(
+            name: "twlab-bench",
+            dependencies: [
+                .product(name: "Simulation", package: "twlab"),
+                .product(name: "Scenario", package: "twlab"),
+                .product(name: "Results", package: "twlab"),
+            ]
+        )
+    ]
+)
