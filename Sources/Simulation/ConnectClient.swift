@@ -5,19 +5,30 @@ import Scenario
 /// each held for `hold` and then closed; or, with `fill`, connect one by one holding every
 /// connection until a connect() fails, then close them all (lab-notes experiment s). `rounds`
 /// repeats the whole thing, `interval` apart, and records successes per round.
+///
+/// Per-connection state lives in arrays indexed by socket slot; a timer's token names the slot
+/// and the timer's kind, so finding its connection is O(1).
 final class ConnectClient: Workload, Application {
     let id: UInt32
     let host: Int
     let c: ConnectSpec
     private var round = 0
     private var launched = 0
-    private var active = 0
+    /// Connections opened and not yet closed (in flight or held).
+    private var open = 0
     private var roundSuccesses = 0
     private var held: [SocketHandle] = []
-    /// Per socket index: token of its hold/timeout timer, and when it started.
-    private var tokens: [UInt32: (SocketHandle, UInt32, Nanos, Bool)] = [:]
-    private var nextToken: UInt32 = 2
+
+    private struct Slot {
+        var handle: SocketHandle
+        var startedAt: Nanos
+        var established = false
+        var holdUntil: Nanos = .max
+    }
+    private var slots: [Slot?] = []
     private static let roundToken: UInt32 = 1
+
+    private static func token(_ slot: Int, hold: Bool) -> UInt32 { UInt32(slot) << 1 + (hold ? 1 : 0) + 2 }
 
     init(id: UInt32, host: Int, index: Int, spec: WorkloadSpec, connect: ConnectSpec) {
         self.id = id
@@ -26,7 +37,7 @@ final class ConnectClient: Workload, Application {
         super.init(index: index, spec: spec)
     }
 
-    override var inFlight: Int { active }
+    override var inFlight: Int { open }
 
     func start(io: inout AppIO) { io.after(0, app: id, token: ConnectClient.roundToken) }
 
@@ -51,41 +62,35 @@ final class ConnectClient: Workload, Application {
         guard launched < c.count else { return }
         launched += 1
         recorder.attempts += 1
-        switch stack.connect(
-            to: spec.to.address, port: spec.to.port, bind: bindRequest, app: id, now: io.now,
-            out: &io.fx)
-        {
+        let r = stack.connect(
+            to: spec.to.address, port: spec.to.port, bind: bindRequest, app: id, now: io.now, out: &io.fx)
+        switch r {
         case .failure(let e):
             recorder.record(Recorder.code(e))
-            if c.fill {
-                endRound(stack: &stack, io: &io)
-            } else {
-                slotFree(stack: &stack, io: &io)
-            }
+            if c.fill { endRound(stack: &stack, io: &io) } else { slotFree(stack: &stack, io: &io) }
         case .success(let h):
-            active += 1
-            let t = nextToken
-            nextToken &+= 1
-            tokens[h.index] = (h, t, io.now, false)
-            if let to = c.timeout { io.after(to, app: id, token: t) }
+            let s = Int(h.index)
+            if s >= slots.count {
+                slots.append(contentsOf: repeatElement(nil, count: max(s + 1, slots.count * 2) - slots.count))
+            }
+            slots[s] = Slot(handle: h, startedAt: io.now)
+            open += 1
+            if let to = c.timeout { io.after(to, app: id, token: Self.token(s, hold: false)) }
         }
     }
 
+    /// A connection ended: start the next one, or end the round when none is left.
     private func slotFree(stack: inout HostStack, io: inout AppIO) {
         if launched < c.count {
             launch(stack: &stack, io: &io)
-        } else if active == 0 {
+        } else if open == 0 {
             endRound(stack: &stack, io: &io)
         }
     }
 
     private func endRound(stack: inout HostStack, io: inout AppIO) {
-        for h in held {
-            tokens[h.index] = nil
-            stack.close(h, linger0: c.close == .linger0, now: io.now, out: &io.fx)
-        }
+        for h in held { close(h, stack: &stack, io: &io) }
         held.removeAll()
-        active = tokens.count
         recorder.rounds[roundSuccesses, default: 0] += 1
         round += 1
         if round >= c.rounds {
@@ -95,37 +100,43 @@ final class ConnectClient: Workload, Application {
         }
     }
 
+    private func close(_ h: SocketHandle, stack: inout HostStack, io: inout AppIO) {
+        slots[Int(h.index)] = nil
+        open -= 1
+        stack.close(h, linger0: c.close == .linger0, now: io.now, out: &io.fx)
+    }
+
     func handle(_ e: AppEvent, stack: inout HostStack, io: inout AppIO) {
-        guard let entry = tokens[e.socket.index], entry.0 == e.socket else { return }
+        let s = Int(e.socket.index)
+        guard s < slots.count, let slot = slots[s], slot.handle == e.socket else { return }
         switch e.kind {
         case .connected:
             recorder.record(Recorder.connected)
-            recorder.latencies.append(io.now - entry.2)
+            recorder.latencies.append(io.now - slot.startedAt)
             if let p = stack.localPort(e.socket) { recorder.ports.insert(p) }
             roundSuccesses += 1
+            slots[s]!.established = true
             if c.fill {
-                tokens[e.socket.index] = (entry.0, entry.1, entry.2, true)
                 held.append(e.socket)
-                active -= 1
                 if held.count >= c.count {
                     endRound(stack: &stack, io: &io)
                 } else {
                     launch(stack: &stack, io: &io)
                 }
             } else if c.hold > 0 {
-                let t = nextToken
-                nextToken &+= 1
-                tokens[e.socket.index] = (entry.0, t, entry.2, true)
-                io.after(c.hold, app: id, token: t)
+                slots[s]!.holdUntil = io.now + c.hold
+                io.after(c.hold, app: id, token: Self.token(s, hold: true))
             } else {
-                release(e.socket, stack: &stack, io: &io)
+                close(e.socket, stack: &stack, io: &io)
+                slotFree(stack: &stack, io: &io)
             }
         case .failed:
-            tokens[e.socket.index] = nil
-            if !entry.3 { recorder.record(Recorder.code(e.errno)) }
-            active -= 1
+            slots[s] = nil
+            open -= 1
+            if let k = held.firstIndex(of: e.socket) { held.remove(at: k) }
+            if !slot.established { recorder.record(Recorder.code(e.errno)) }
             if c.fill {
-                if !entry.3 { endRound(stack: &stack, io: &io) }
+                if !slot.established { endRound(stack: &stack, io: &io) }
             } else {
                 slotFree(stack: &stack, io: &io)
             }
@@ -134,27 +145,23 @@ final class ConnectClient: Workload, Application {
         }
     }
 
-    private func release(_ h: SocketHandle, stack: inout HostStack, io: inout AppIO) {
-        tokens[h.index] = nil
-        stack.close(h, linger0: c.close == .linger0, now: io.now, out: &io.fx)
-        active -= 1
-        slotFree(stack: &stack, io: &io)
-    }
-
     func timer(_ t: UInt32, stack: inout HostStack, io: inout AppIO) {
         if t == ConnectClient.roundToken {
             beginRound(stack: &stack, io: &io)
             return
         }
-        guard let (k, entry) = tokens.first(where: { $0.value.1 == t }) else { return }
-        if entry.3 {
-            release(entry.0, stack: &stack, io: &io)  // hold expired
+        let s = Int((t - 2) >> 1)
+        let isHold = (t - 2) & 1 == 1
+        guard s < slots.count, let slot = slots[s] else { return }
+        if isHold {
+            guard slot.established, slot.holdUntil <= io.now else { return }
+            close(slot.handle, stack: &stack, io: &io)
+            slotFree(stack: &stack, io: &io)
         } else {
-            // SO_SNDTIMEO: connect did not complete in time.
-            tokens[k] = nil
+            // SO_SNDTIMEO: the connect did not complete in time.
+            guard !slot.established, let to = c.timeout, slot.startedAt + to <= io.now else { return }
             recorder.record(Recorder.code(.ETIMEDOUT))
-            stack.close(entry.0, linger0: c.close == .linger0, now: io.now, out: &io.fx)
-            active -= 1
+            close(slot.handle, stack: &stack, io: &io)
             if c.fill { endRound(stack: &stack, io: &io) } else { slotFree(stack: &stack, io: &io) }
         }
     }
