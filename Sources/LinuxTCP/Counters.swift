@@ -6,7 +6,7 @@ public enum Counter: Int, CaseIterable, Sendable {
     case listenOverflows, listenDrops, reqQFullDrop, reqQFullDoCookies
     case syncookiesSent, syncookiesRecv, syncookiesFailed, embryonicRsts
     case abortOnData, abortOnClose, abortOnTimeout, abortOnSyn
-    case timeouts, synRetrans, challengeACK, synChallenge
+    case timeouts, synRetrans, lossProbes, challengeACK, synChallenge
     case ackSkippedTimeWait, ackSkippedSynRecv, ackSkippedFinWait2
 
     /// The `nstat` name: `Tcp…` for /proc/net/snmp, `TcpExt…` for /proc/net/netstat.
@@ -39,6 +39,7 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .abortOnSyn: "TcpExtTCPAbortOnSyn"
         case .timeouts: "TcpExtTCPTimeouts"
         case .synRetrans: "TcpExtTCPSynRetrans"
+        case .lossProbes: "TcpExtTCPLossProbes"
         case .challengeACK: "TcpExtTCPChallengeACK"
         case .synChallenge: "TcpExtTCPSYNChallenge"
         case .ackSkippedTimeWait: "TcpExtTCPACKSkippedTimeWait"

@@ -58,7 +58,10 @@ extension HostStack {
                 }
                 port = b.port
             } else {
-                guard let p = ports.bindAnyPort(address: bindAddr, reuseAddress: reuseAddress, rng: &rng)
+                guard
+                    let p = ports.bindAnyPort(
+                        address: bindAddr, reuseAddress: reuseAddress,
+                        autobindReuse: sysctls.ipAutobindReuse == 1, rng: &rng)
                 else {
                     return .failure(.EADDRINUSE)
                 }
@@ -191,7 +194,7 @@ extension HostStack {
         emit(
             i, flags: fin ? [.psh, .fin] : [.psh], seq: seq, length: length, message: message, now: now,
             out: &out)
-        if !sockets[Int(i)].timerArmed { armRetransmit(i, after: rtoNow(i), now: now, out: &out) }
+        armAfterTransmit(i, now: now, out: &out)
     }
 
     /// close(), with SO_LINGER {1,0} when `linger0` (CL-1, CL-2, CL-3). The handle is dead after.
@@ -240,22 +243,36 @@ extension HostStack {
             sockets[Int(i)].state = s.state == .established ? .finWait1 : .lastAck
             sockets[Int(i)].sentAt = now
             emit(i, flags: [.fin], seq: seq, now: now, out: &out)
-            if !sockets[Int(i)].timerArmed { armRetransmit(i, after: rtoNow(i), now: now, out: &out) }
+            armAfterTransmit(i, now: now, out: &out)
         default:
             return
         }
     }
 
-    /// An orphaned FIN_WAIT2 (TW-9): a timewait socket in the FIN_WAIT2 substate when the FIN
-    /// timeout is at most 60 s. Longer timeouts keep the full socket for (tmo − 60 s) first;
-    /// the model applies the two stages as one timewait of 2·(tmo − 60 s).
+    /// An orphaned FIN_WAIT2 (TW-9): tmo = max(tcp_fin_timeout, 3.5·RTO). At most 60 s: a
+    /// timewait socket in the FIN_WAIT2 substate for tmo. Longer: the full socket stays for
+    /// tmo − 60 s (keepalive timer), then becomes such a timewait socket for tmo − 60 s more.
     mutating func orphanFinWait2(_ i: UInt32, now: Nanos, out: inout Effects) {
-        let tmo = Nanos(sysctls.tcpFinTimeoutSeconds) * Nanos.nanosPerSecond
-        let rto35 = sockets[Int(i)].rto * 7 / 2
-        let timeout =
-            tmo <= 60 * Nanos.nanosPerSecond ? max(tmo, rto35) : 2 * (tmo - 60 * Nanos.nanosPerSecond)
+        let tmo = max(Nanos(sysctls.tcpFinTimeoutSeconds) * Nanos.nanosPerSecond, sockets[Int(i)].rto * 7 / 2)
         cancelRetransmit(i)
-        enterTimeWait(i, finWait2: true, timeout: timeout, now: now, out: &out)
+        if tmo <= 60 * Nanos.nanosPerSecond {
+            enterTimeWait(i, finWait2: true, timeout: tmo, now: now, out: &out)
+        } else {
+            armRetransmit(i, after: tmo - 60 * Nanos.nanosPerSecond, now: now, out: &out)
+        }
+    }
+
+    /// After new data or a FIN goes out on an idle socket, `tcp_schedule_loss_probe()` arms a
+    /// tail loss probe at min(2·srtt + tcp_rto_min, RTO) (one segment in flight); the RTO
+    /// follows the probe (CL-6: FIN transmissions at 0, 0.2, 0.4, 0.8, 1.7 … s in e19).
+    mutating func armAfterTransmit(_ i: UInt32, now: Nanos, out: inout Effects) {
+        guard !sockets[Int(i)].timerArmed else { return }
+        let rto = rtoNow(i)
+        sockets[Int(i)].rto = rto
+        let s = sockets[Int(i)]
+        let pto =
+            s.srtt > 0 ? min(2 * s.srtt + 200 * Nanos.nanosPerMilli, rto) : min(Nanos.nanosPerSecond, rto)
+        armRetransmit(i, after: pto, probe: true, now: now, out: &out)
     }
 
     /// The RTO for a synchronized socket: srtt + max(4·rttvar, tcp_rto_min) ≈ 200 ms + srtt on

@@ -84,6 +84,7 @@ extension HostStack {
                 n.srtt = now - n.sentAt
                 n.hadRTTSample = true
             }
+            n.rto = min(200 * Nanos.nanosPerMilli + n.srtt, 120 * Nanos.nanosPerSecond)
             n.state = .established
             n.retransmits = 0
             n.totalRTO = 0
@@ -251,7 +252,8 @@ extension HostStack {
                 return
             }
             if flags.contains(.syn) {
-                sendReset(for: seg, out: &out)
+                sendReset(for: seg, out: &out)  // TCP_TW_RST: reset, and the TW goes too
+                killTimeWait(w)
                 return
             }
             if flags.contains(.fin) && seg.length == 0 && seg.seq == tw.rcvNxt {

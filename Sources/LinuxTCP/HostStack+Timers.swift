@@ -10,6 +10,12 @@ extension HostStack {
             sockets[Int(i)].timerArmed = false
             if sockets[Int(i)].state == .synSent {
                 synTimeout(i, now: now, out: &out)
+            } else if sockets[Int(i)].state == .finWait2 {
+                // TW-9, tcp_fin_timeout > 60 s: the keepalive timer hands the orphan to a
+                // FIN_WAIT2 timewait socket for the rest (tcp_keepalive_timer).
+                let rest =
+                    Nanos(sysctls.tcpFinTimeoutSeconds) * Nanos.nanosPerSecond - 60 * Nanos.nanosPerSecond
+                enterTimeWait(i, finWait2: true, timeout: max(rest, 0), now: now, out: &out)
             } else {
                 retransmitTimeout(i, now: now, out: &out)
             }
@@ -40,6 +46,7 @@ extension HostStack {
         let linear = profile.hasSynLinearTimeouts ? sysctls.tcpSynLinearTimeouts : 0
         let retries = sysctls.tcpSynRetries
         let cap = ((Nanos(1) << Nanos(min(retries + 1, 40))) - 1) * Nanos.nanosPerSecond
+        counters.bump(.timeouts)  // every expiry, the last one too (tcp_retransmit_timer)
         if s.retransmits >= retries + linear || now - s.retransStamp >= cap {
             counters.bump(.abortOnTimeout)
             counters.bump(.attemptFails)
@@ -55,10 +62,8 @@ extension HostStack {
             s.rto = min(s.rto * 2, 120 * Nanos.nanosPerSecond)
         }
         sockets[Int(i)] = s
-        counters.bump(.timeouts)
         counters.bump(.retransSegs)
         counters.bump(.synRetrans)
-        sockets[Int(i)].synTSval = s.synTSval  // the first SYN's TSval bounds TSecr (TS-5)
         emit(i, flags: [.syn], seq: s.iss, now: now, out: &out)
         armRetransmit(i, after: s.rto, now: now, out: &out)
     }
@@ -76,6 +81,19 @@ extension HostStack {
     mutating func retransmitTimeout(_ i: UInt32, now: Nanos, out: inout Effects) {
         var s = sockets[Int(i)]
         guard s.sndUna != s.sndNxt else { return }
+        var flags: TCPFlags = s.outLength > 0 ? [.psh] : []
+        if s.finSent { flags.insert(.fin) }
+        if s.probeArmed {
+            // Tail loss probe: resend the last segment, then wait one RTO, not backed off.
+            counters.bump(.retransSegs)
+            counters.bump(.lossProbes)
+            emit(
+                i, flags: flags, seq: s.sndUna, length: s.outLength, message: s.outMessage, now: now,
+                out: &out)
+            armRetransmit(i, after: s.rto, now: now, out: &out)
+            return
+        }
+        counters.bump(.timeouts)  // every RTO expiry, the last one too (tcp_retransmit_timer)
         let boundary = s.closedByApp ? (sysctls.tcpOrphanRetries == 0 ? 8 : sysctls.tcpOrphanRetries) : 15
         if now - s.retransStamp >= modelTimeout(boundary) {
             counters.bump(.abortOnTimeout)
@@ -87,10 +105,7 @@ extension HostStack {
         s.retransmits += 1
         s.rto = min(s.rto * 2, 120 * Nanos.nanosPerSecond)
         sockets[Int(i)] = s
-        counters.bump(.timeouts)
         counters.bump(.retransSegs)
-        var flags: TCPFlags = s.outLength > 0 ? [.psh] : []
-        if s.finSent { flags.insert(.fin) }
         emit(i, flags: flags, seq: s.sndUna, length: s.outLength, message: s.outMessage, now: now, out: &out)
         armRetransmit(i, after: s.rto, now: now, out: &out)
     }

@@ -220,9 +220,12 @@ public struct HostStack: Sendable {
 
     // MARK: timers
 
-    mutating func armRetransmit(_ i: UInt32, after delay: Nanos, now: Nanos, out: inout Effects) {
+    mutating func armRetransmit(
+        _ i: UInt32, after delay: Nanos, probe: Bool = false, now: Nanos, out: inout Effects
+    ) {
         sockets[Int(i)].timerGeneration &+= 1
         sockets[Int(i)].timerArmed = true
+        sockets[Int(i)].probeArmed = probe
         out.timers.append(
             TimerRequest(
                 time: timerExpiry(delay, now: now), kind: .retransmit, index: i,
@@ -232,6 +235,7 @@ public struct HostStack: Sendable {
     mutating func cancelRetransmit(_ i: UInt32) {
         sockets[Int(i)].timerGeneration &+= 1
         sockets[Int(i)].timerArmed = false
+        sockets[Int(i)].probeArmed = false
     }
 
     // MARK: teardown

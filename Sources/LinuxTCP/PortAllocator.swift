@@ -189,16 +189,20 @@ public struct PortAllocator: Sendable {
     func isReservedBit(_ p: UInt16) -> Bool { reserved.contains(p) }
 
     /// Whether a new socket bound to (address, port) conflicts with the bucket's owners (EP-10):
-    /// addresses overlap and not (both SO_REUSEADDR and the owner is not listening).
-    /// Owners of connect-created buckets carry no SO_REUSEADDR and so always conflict.
-    public func bindConflict(port p: UInt16, address: IPv4Address, reuseAddress: Bool) -> Bool {
+    /// addresses overlap and, unless `relax` is false, not (both SO_REUSEADDR and the owner is
+    /// not listening). Explicit binds relax; bind(0)'s search does not, except in its
+    /// `ip_autobind_reuse` pass (`inet_csk_bind_conflict(…, relax, …)`). Owners of
+    /// connect-created buckets carry no SO_REUSEADDR and so always conflict.
+    public func bindConflict(port p: UInt16, address: IPv4Address, reuseAddress: Bool, relax: Bool = true)
+        -> Bool
+    {
         let i = Int(p)
         if owners[i] == 0 { return false }
         if kinds[i] == .connect { return true }
         for o in bindOwners[p] ?? [] {
             let overlap = o.address.value == 0 || address.value == 0 || o.address == address
             if !overlap { continue }
-            if reuseAddress && o.reuseAddress && !o.isListener { continue }
+            if relax && reuseAddress && o.reuseAddress && !o.isListener { continue }
             return true
         }
         return false
@@ -294,16 +298,26 @@ public struct PortAllocator: Sendable {
     // MARK: bind(0) (EP-7)
 
     /// `inet_csk_find_open_port`: random start forced to the parity opposite to `low`, step 2,
-    /// then the other parity; a port is taken only without bind conflict. nil = EADDRINUSE.
-    public func bindAnyPort(address: IPv4Address, reuseAddress: Bool, rng: inout SplitMix64) -> UInt16? {
+    /// then the other parity; a port is taken only without bind conflict, so a bind(0) port is
+    /// exclusive even with SO_REUSEADDR. With `ip_autobind_reuse=1` (≥5.7) a second, relaxed
+    /// pass lets sockets that all set SO_REUSEADDR share. nil = EADDRINUSE (EP-7).
+    public func bindAnyPort(
+        address: IPv4Address, reuseAddress: Bool, autobindReuse: Bool, rng: inout SplitMix64
+    )
+        -> UInt16?
+    {
         let odds = size / 2
         let evens = (size + 1) / 2
-        for (count, parity) in [(odds, 1), (evens, 0)] where count > 0 {
-            let start = Int(rng.below(UInt32(count)))
-            for j in 0..<count {
-                let p = low + UInt16(2 * ((start + j) % count) + parity)
-                if !isReservedBit(p) && !bindConflict(port: p, address: address, reuseAddress: reuseAddress) {
-                    return p
+        for relax in autobindReuse && reuseAddress ? [false, true] : [false] {
+            for (count, parity) in [(odds, 1), (evens, 0)] where count > 0 {
+                let start = Int(rng.below(UInt32(count)))
+                for j in 0..<count {
+                    let p = low + UInt16(2 * ((start + j) % count) + parity)
+                    if !isReservedBit(p)
+                        && !bindConflict(port: p, address: address, reuseAddress: reuseAddress, relax: relax)
+                    {
+                        return p
+                    }
                 }
             }
         }

@@ -89,6 +89,8 @@ struct FullSocket {
     var retransStamp: Nanos = 0
     var timerGeneration: UInt32 = 0
     var timerArmed = false
+    /// The armed timer is a tail loss probe (`ICSK_TIME_LOSS_PROBE`), not the RTO.
+    var probeArmed = false
     var srtt: Nanos = 0
     var sentAt: Nanos = 0
     /// Unacknowledged payload, for retransmission.
