@@ -56,6 +56,12 @@ public struct FourTupleTable: Sendable {
         @usableFromInline var remote: UInt32
         @usableFromInline var ports: UInt32
         @usableFromInline var value: UInt32  // packed SocketRef + 1; 0 = empty
+
+        var tuple: FourTuple {
+            FourTuple(
+                localAddress: IPv4Address(local), localPort: UInt16(ports >> 16),
+                remoteAddress: IPv4Address(remote), remotePort: UInt16(ports & 0xffff))
+        }
     }
     @usableFromInline var slots: [Slot]
     @usableFromInline var mask: Int
@@ -123,12 +129,7 @@ public struct FourTupleTable: Sendable {
         var j = (i + 1) & mask
         while slots[j].value != 0 {
             let s = slots[j]
-            let home =
-                Int(
-                    truncatingIfNeeded: FourTuple(
-                        localAddress: IPv4Address(s.local), localPort: UInt16(s.ports >> 16),
-                        remoteAddress: IPv4Address(s.remote), remotePort: UInt16(s.ports & 0xffff)
-                    ).hashValue64) & mask
+            let home = Int(truncatingIfNeeded: s.tuple.hashValue64) & mask
             // Move s into the hole if its home is not cyclically within (hole, j].
             let distHole = (j - home) & mask
             let distJ = (j - hole) & mask
@@ -147,23 +148,7 @@ public struct FourTupleTable: Sendable {
         slots = Array(repeating: Slot(local: 0, remote: 0, ports: 0, value: 0), count: old.count * 2)
         mask = slots.count - 1
         count = 0
-        for s in old where s.value != 0 {
-            set(
-                FourTuple(
-                    localAddress: IPv4Address(s.local), localPort: UInt16(s.ports >> 16),
-                    remoteAddress: IPv4Address(s.remote), remotePort: UInt16(s.ports & 0xffff)),
-                SocketRef(packed: s.value - 1))
-        }
+        for s in old where s.value != 0 { set(s.tuple, SocketRef(packed: s.value - 1)) }
     }
 
-    /// Every entry, in table order (use only for snapshots; order is deterministic for a run).
-    public func forEach(_ body: (FourTuple, SocketRef) -> Void) {
-        for s in slots where s.value != 0 {
-            body(
-                FourTuple(
-                    localAddress: IPv4Address(s.local), localPort: UInt16(s.ports >> 16),
-                    remoteAddress: IPv4Address(s.remote), remotePort: UInt16(s.ports & 0xffff)),
-                SocketRef(packed: s.value - 1))
-        }
-    }
 }

@@ -212,20 +212,11 @@ extension HostStack {
             destroy(i)
             return
         case .established, .closeWait, .finWait1, .finWait2:
-            let resetStates = s.state == .established || s.state == .closeWait
-            if s.unreadBytes > 0 {
-                // CL-2: unread data -> RST, no FIN, no TIME_WAIT; takes precedence over SO_LINGER.
-                counters.bump(.abortOnClose)
-                if resetStates { counters.bump(.estabResets) }
-                emit(i, flags: [.rst], seq: s.sndNxt, now: now, out: &out)
-                cancelRetransmit(i)
-                destroy(i)
-                return
-            }
-            if linger0 {
-                // CL-3: disconnect with RST, counted as TCPAbortOnData.
-                counters.bump(.abortOnData)
-                if resetStates { counters.bump(.estabResets) }
+            if s.unreadBytes > 0 || linger0 {
+                // CL-2: unread data -> RST, no FIN, no TIME_WAIT, TCPAbortOnClose; it takes
+                // precedence over SO_LINGER. CL-3: SO_LINGER {1,0} -> RST, TCPAbortOnData.
+                counters.bump(s.unreadBytes > 0 ? .abortOnClose : .abortOnData)
+                if s.state == .established || s.state == .closeWait { counters.bump(.estabResets) }
                 emit(i, flags: [.rst], seq: s.sndNxt, now: now, out: &out)
                 cancelRetransmit(i)
                 destroy(i)

@@ -93,51 +93,11 @@ public struct HostStack: Sendable {
 
     // MARK: slabs
 
-    mutating func allocSocket(_ t: FourTuple) -> UInt32 {
-        if let i = freeSockets.popLast() {
-            // Both generations survive slot reuse, so a dead socket's handles and timers can
-            // never act on the slot's next occupant.
-            let g = sockets[Int(i)].generation &+ 1
-            let tg = sockets[Int(i)].timerGeneration &+ 1
-            sockets[Int(i)] = FullSocket(tuple: t)
-            sockets[Int(i)].generation = g
-            sockets[Int(i)].timerGeneration = tg
-            sockets[Int(i)].live = true
-            return i
-        }
-        var s = FullSocket(tuple: t)
-        s.live = true
-        sockets.append(s)
-        return UInt32(sockets.count - 1)
-    }
-
+    mutating func allocSocket(_ t: FourTuple) -> UInt32 { allocate(t, in: &sockets, free: &freeSockets) }
     mutating func allocTimeWait(_ t: FourTuple) -> UInt32 {
-        if let i = freeTimeWaits.popLast() {
-            let g = timeWaits[Int(i)].generation &+ 1
-            timeWaits[Int(i)] = TimeWaitSocket(tuple: t)
-            timeWaits[Int(i)].generation = g
-            timeWaits[Int(i)].live = true
-            return i
-        }
-        var s = TimeWaitSocket(tuple: t)
-        s.live = true
-        timeWaits.append(s)
-        return UInt32(timeWaits.count - 1)
+        allocate(t, in: &timeWaits, free: &freeTimeWaits)
     }
-
-    mutating func allocRequest(_ t: FourTuple) -> UInt32 {
-        if let i = freeRequests.popLast() {
-            let g = requests[Int(i)].generation &+ 1
-            requests[Int(i)] = RequestSock(tuple: t)
-            requests[Int(i)].generation = g
-            requests[Int(i)].live = true
-            return i
-        }
-        var s = RequestSock(tuple: t)
-        s.live = true
-        requests.append(s)
-        return UInt32(requests.count - 1)
-    }
+    mutating func allocRequest(_ t: FourTuple) -> UInt32 { allocate(t, in: &requests, free: &freeRequests) }
 
     func handle(_ i: UInt32) -> SocketHandle {
         SocketHandle(index: i, generation: sockets[Int(i)].generation)
@@ -352,4 +312,31 @@ public struct HostStack: Sendable {
         requests[Int(r)].generation &+= 1
         freeRequests.append(r)
     }
+}
+
+/// A slot of one of the stack's slabs (full, timewait and request sockets): slots are reused
+/// through a free list, so references carry the slot's generation.
+protocol SlabSlot {
+    init(tuple: FourTuple)
+    var generation: UInt32 { get set }
+    var live: Bool { get set }
+    /// Takes over what must survive slot reuse from the slot's previous occupant.
+    mutating func inherit(from previous: Self)
+}
+
+extension SlabSlot {
+    mutating func inherit(from previous: Self) { generation = previous.generation &+ 1 }
+}
+
+/// Takes a slot from the free list (or grows the slab) for a new socket on `t`.
+func allocate<T: SlabSlot>(_ t: FourTuple, in slab: inout [T], free: inout [UInt32]) -> UInt32 {
+    var s = T(tuple: t)
+    s.live = true
+    if let i = free.popLast() {
+        s.inherit(from: slab[Int(i)])
+        slab[Int(i)] = s
+        return i
+    }
+    slab.append(s)
+    return UInt32(slab.count - 1)
 }

@@ -53,7 +53,7 @@ public struct BindRequest: Sendable, Equatable {
 }
 
 /// A full socket (`tcp_sock`) in any state but TIME_WAIT and request.
-struct FullSocket {
+struct FullSocket: SlabSlot {
     var tuple: FourTuple
     var state: TCPState = .closed
     var generation: UInt32 = 0
@@ -102,10 +102,17 @@ struct FullSocket {
     var eofPending = false
 
     init(tuple: FourTuple) { self.tuple = tuple }
+
+    /// Both generations survive slot reuse, so a dead socket's handles and timers can never act
+    /// on the slot's next occupant.
+    mutating func inherit(from previous: FullSocket) {
+        generation = previous.generation &+ 1
+        timerGeneration = previous.timerGeneration &+ 1
+    }
 }
 
 /// A timewait socket (`tcp_timewait_sock`, TW-2): what is left of a connection after close.
-struct TimeWaitSocket {
+struct TimeWaitSocket: SlabSlot {
     var tuple: FourTuple
     var generation: UInt32 = 0
     var live = false
@@ -130,7 +137,7 @@ struct TimeWaitSocket {
 }
 
 /// A request socket in SYN_RECV (`tcp_request_sock`, LQ-4).
-struct RequestSock {
+struct RequestSock: SlabSlot {
     var tuple: FourTuple
     var generation: UInt32 = 0
     var live = false
