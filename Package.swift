@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "Scenario", targets: ["Scenario"]),
         .library(name: "Results", targets: ["Results"]),
         .library(name: "Report", targets: ["Report"]),
+        .library(name: "HostInspect", targets: ["HostInspect"]),
+        .library(name: "KernelLab", targets: ["KernelLab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,20 +30,34 @@ let package = Package(
         ),
         // Discrete-event engine, network, applications, sampler -> RunResult.
         .target(name: "Simulation", dependencies: ["LinuxTCP", "Scenario", "Results"]),
+        // C helpers for netlink sock_diag (INET_DIAG) and the NLMSG_* macros.
+        .target(name: "CNetlink"),
+        // Reads a live host or namespace: sock_diag, /proc/net counters, sysctls.
+        .target(name: "HostInspect", dependencies: ["CNetlink"]),
+        // Runs a scenario on the real kernel in network namespaces; the in-namespace agent.
+        .target(name: "KernelLab", dependencies: ["HostInspect", "Scenario", "Results", "LinuxTCP"]),
         // Terminal tables and JSON for results.
         .target(name: "Report", dependencies: ["Results", "Scenario"]),
         // The command line: thin wiring only.
         .executableTarget(
             name: "twlab",
             dependencies: [
-                "Scenario", "Simulation", "Report", "Results",
+                "Scenario", "Simulation", "Report", "Results", "KernelLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Runs the built twlab binary from tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LinuxTCPTests", dependencies: ["LinuxTCP"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "LinuxTCP", "Results"]),
         .testTarget(
             name: "SimulationTests", dependencies: ["Simulation", "Scenario", "Results", "LinuxTCP"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Results", "Scenario"]),
+        .testTarget(
+            name: "ReportTests", dependencies: ["Report", "Results", "Scenario", "TestSupport"],
+            exclude: ["Snapshots"]),
+        .testTarget(name: "HostInspectTests", dependencies: ["HostInspect"]),
+        .testTarget(
+            name: "KernelLabTests",
+            dependencies: ["KernelLab", "HostInspect", "Scenario", "Results", "Simulation", "TestSupport"]),
     ]
 )

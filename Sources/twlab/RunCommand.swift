@@ -18,7 +18,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "A scenario file (.yaml) or the name of a built-in scenario (see 'twlab scenarios').")
     var scenario: String
 
-    @Option(help: "The engine: simulator (kernel comes in a later version).")
+    @Option(help: "The engine: simulator, or kernel (real namespaces; needs root).")
     var engine: String = "simulator"
 
     @Flag(help: "Print the result as JSON (design.md's contract) and nothing else on stdout.")
@@ -38,10 +38,8 @@ struct RunCommand: ParsableCommand {
     var check = false
 
     func run() throws {
-        switch engine {
-        case "simulator": break
-        case "kernel": throw CommandFailure.bad("the kernel engine is not available in this version")
-        default: throw CommandFailure.bad("unknown engine '\(engine)' (expected simulator or kernel)")
+        guard engine == "simulator" || engine == "kernel" else {
+            throw CommandFailure.bad("unknown engine '\(engine)' (expected simulator or kernel)")
         }
         let sets = overrides + (seed.map { ["seed=\($0)"] } ?? [])
         let modified = !sets.isEmpty
@@ -61,12 +59,16 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure.bad("--check: scenario \(scenario.name) has no expectations")
         }
 
-        let result: RunResult
+        var result: RunResult
         do {
             result = try SimulatorEngine().run(scenario)
         } catch {
             throw CommandFailure.bad(
                 "\(scenario.source): the simulator could not run it: \(oneLine(error.description))")
+        }
+        if engine == "kernel" {
+            let expected = result.snapshots.map(\.time).max()
+            result = try KernelRun.run(scenario, argument: self.scenario, overrides: sets, expected: expected)
         }
 
         let verdicts = modified ? [] : scenario.expect.map { $0.check(result) }

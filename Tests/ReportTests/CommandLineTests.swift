@@ -1,5 +1,6 @@
 import Foundation
 import Scenario
+import TestSupport
 import Testing
 
 /// The `twlab` executable, run as a user would: exit codes and the one stderr line.
@@ -101,53 +102,5 @@ struct CommandLineTests {
             #expect(line.hasPrefix(entry.name))
             #expect(line.hasSuffix(entry.description))
         }
-    }
-}
-
-/// Runs the built `twlab` binary.
-enum Twlab {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
-    }
-
-    /// `twlab` in the directory of the running test bundle (`.build/debug`), if built.
-    static let binary: URL? = {
-        #if os(Linux)
-            let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            let dir = exe.deletingLastPathComponent()
-        #else
-            guard let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) else {
-                return nil
-            }
-            let dir = bundle.bundleURL.deletingLastPathComponent()
-        #endif
-        let url = dir.appendingPathComponent("twlab")
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
-    }()
-
-    static func run(_ arguments: String...) throws -> Result { try run(arguments) }
-
-    static func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both to the end before waiting, so a full pipe cannot block the child.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
     }
 }

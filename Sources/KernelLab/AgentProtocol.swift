@@ -1,0 +1,68 @@
+import FoundationEssentials
+
+/// The conversation between the kernel engine and its agents.
+///
+/// The engine starts one agent per scenario host, inside that host's network namespace
+/// (`ip netns exec twlab-<run>-<host> twlab lab agent --host H SCENARIO [--set …]`). The agent
+/// loads the same scenario, opens the host's listeners with real sockets, and then runs the
+/// host's workloads when told to. Each message is one JSON object on one line: commands on the
+/// agent's stdin, events on its stdout. Everything the agent measures (outcomes, sockets,
+/// counters) is the real kernel's, read inside the namespace.
+public enum AgentCommand: Codable, Sendable, Equatable {
+    /// Start a workload of this host now.
+    case start(workload: String)
+    /// Report the namespace's sockets (sock_diag) as a snapshot with this id.
+    case snapshot(id: Int)
+    /// Report the namespace's counters (/proc/net/netstat, /proc/net/snmp) with this id.
+    case counters(id: Int)
+    /// Close everything and exit.
+    case stop
+}
+
+/// What an agent reports.
+public enum AgentEvent: Codable, Sendable, Equatable {
+    /// The host's listeners are open; workloads may start.
+    case ready(host: String)
+    /// One attempt of a workload ended. `outcome` uses the result contract's keys: an HTTP
+    /// status ("404"), "connected", or an errno name ("EADDRNOTAVAIL").
+    case attempt(workload: String, outcome: String, latencyMs: Double?, localPort: Int?)
+    /// One round of a `connect` workload ended with this many successful connects.
+    case round(workload: String, successes: Int)
+    /// A workload ran all its attempts.
+    case finished(workload: String)
+    /// The answer to `snapshot`: ss state name -> count, and listeners.
+    case snapshot(id: Int, states: [String: Int], listeners: [AgentListener])
+    /// The answer to `counters`: nstat name -> absolute value.
+    case counters(id: Int, values: [String: Int64])
+    /// Something went wrong inside the agent; the engine stops the run with this message.
+    case failure(message: String)
+}
+
+/// A listening socket as `ss -lnt` shows it.
+public struct AgentListener: Codable, Sendable, Equatable {
+    public var port: Int
+    public var recvQ: Int
+    public var sendQ: Int
+    public init(port: Int, recvQ: Int, sendQ: Int) {
+        self.port = port
+        self.recvQ = recvQ
+        self.sendQ = sendQ
+    }
+}
+
+/// Encodes and decodes protocol lines.
+public enum AgentWire {
+    public static func line(_ value: some Encodable) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try! e.encode(value), as: UTF8.self)
+    }
+
+    public static func command(_ line: String) -> AgentCommand? {
+        try? JSONDecoder().decode(AgentCommand.self, from: Data(line.utf8))
+    }
+
+    public static func event(_ line: String) -> AgentEvent? {
+        try? JSONDecoder().decode(AgentEvent.self, from: Data(line.utf8))
+    }
+}

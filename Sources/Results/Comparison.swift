@@ -1,0 +1,113 @@
+/// The two engines' results for one scenario, key by key (design.md `twlab compare`).
+///
+/// Every key either result has is listed. A key *differs* when its values are not equal, unless
+/// the scenario declares what the kernel may give there (an expectation, e.g. 10 or 11 ports)
+/// and both values are inside it: then it is *tolerated*. Keys outside the compared set (most
+/// counters, local ports) are shown for information and never fail a comparison.
+public struct Comparison: Sendable {
+    public enum Verdict: Sendable, Equatable {
+        /// Equal values.
+        case same
+        /// Different values, both within the scenario's declared tolerance.
+        case tolerated
+        /// A difference that fails the comparison.
+        case differs
+        /// Shown, not compared.
+        case informational
+    }
+
+    public struct Row: Sendable, Equatable {
+        public var key: String
+        public var simulator: String
+        public var kernel: String
+        public var verdict: Verdict
+    }
+
+    public var rows: [Row]
+
+    /// Rows that fail the comparison.
+    public var differences: [Row] { rows.filter { $0.verdict == .differs } }
+
+    /// Counters compared by default: the ones the seed experiments read. Others are shown only.
+    public static let comparedCounters: Set<String> = [
+        "TcpActiveOpens", "TcpPassiveOpens", "TcpExtTW", "TcpExtTWRecycled", "TcpExtTCPTimeWaitOverflow",
+        "TcpExtTCPAbortOnData", "TcpExtTCPAbortOnClose", "TcpExtListenOverflows", "TcpExtListenDrops",
+        "TcpExtTCPReqQFullDrop", "TcpExtTCPReqQFullDoCookies", "TcpExtSyncookiesSent", "TcpExtPAWSTimewait",
+    ]
+
+    public init(simulator sim: RunResult, kernel: RunResult, expectations: [Expectation]) {
+        var keys: [(String, Bool)] = []  // (path, compared)
+        var seen = Set<String>()
+        func add(_ k: String, _ compared: Bool) {
+            if seen.insert(k).inserted { keys.append((k, compared)) }
+        }
+        let expected = Dictionary(expectations.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        for r in [sim, kernel] {
+            for w in r.workloads {
+                add("workloads.\(w.name).attempts", true)
+                for o in w.outcomes { add("workloads.\(w.name).outcomes.\(o.key)", true) }
+                for o in w.rounds { add("workloads.\(w.name).rounds.\(o.key)", true) }
+                add(
+                    "workloads.\(w.name).local_ports.count",
+                    expected["workloads.\(w.name).local_ports.count"] != nil)
+            }
+        }
+        for r in [sim, kernel] {
+            for s in r.snapshots {
+                for h in s.hosts {
+                    for st in h.states { add("snapshots.\(s.at).hosts.\(h.host).states.\(st.key)", true) }
+                    for l in h.listeners {
+                        add("snapshots.\(s.at).hosts.\(h.host).listeners.\(l.port).recv_q", true)
+                        add("snapshots.\(s.at).hosts.\(h.host).listeners.\(l.port).send_q", true)
+                    }
+                }
+            }
+        }
+        for r in [sim, kernel] {
+            for hc in r.counters {
+                for v in hc.values {
+                    let k = "counters.\(hc.host).\(v.key)"
+                    add(k, Comparison.comparedCounters.contains(v.key) || expected[k] != nil)
+                }
+            }
+        }
+        for e in expectations where e.path.hasSuffix(".local_ports") { add(e.path, true) }
+
+        rows = keys.map { key, compared in
+            let a = sim.value(at: key)
+            let b = kernel.value(at: key)
+            let verdict: Verdict
+            if !compared {
+                verdict = .informational
+            } else if a == b {
+                verdict = .same
+            } else if let e = expected[key], e.accepts(a), e.accepts(b) {
+                verdict = .tolerated
+            } else {
+                verdict = .differs
+            }
+            return Row(key: key, simulator: a?.text ?? "-", kernel: b?.text ?? "-", verdict: verdict)
+        }
+    }
+}
+
+extension ResultValue {
+    var text: String {
+        switch self {
+        case .number(let n): return String(n)
+        case .list(let l): return "[" + l.map(String.init).joined(separator: ",") + "]"
+        }
+    }
+}
+
+extension Expectation {
+    /// Whether a value (nil: the path names nothing) is one the kernel may give here.
+    func accepts(_ v: ResultValue?) -> Bool {
+        switch (matcher, v) {
+        case (.oneOf(let set), .number(let n)?): return set.contains(n)
+        case (.range(let lo, let hi), .number(let n)?): return (lo...hi).contains(n)
+        case (.equals(let want), .list(let have)?): return want == have
+        default: return false
+        }
+    }
+}
