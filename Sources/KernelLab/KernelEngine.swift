@@ -63,6 +63,11 @@ enum SignalPipe {
         fds = p
         // A dead agent must surface as an error on write, not kill twlab.
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have left these blocked (mask is inherited): they must reach us.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { _ in
                 var b: UInt8 = 1
@@ -126,7 +131,8 @@ struct Session {
             var args = ["ip", "netns", "exec", lab.namespace(h.name), exe, "lab", "agent", "--host", h.name]
             for o in source.overrides { args += ["--set", o] }
             args.append(source.argument)
-            let child = try ChildProcess.spawn(args, mergeStderr: true)
+            // Its own process group: a terminal's Ctrl-C reaches twlab, which stops the agents.
+            let child = try ChildProcess.spawn(args, mergeStderr: true, newProcessGroup: true)
             _ = fcntl(child.stdout, F_SETFL, fcntl(child.stdout, F_GETFL) | O_NONBLOCK)
             agents.append(AgentRef(host: h.name, child: child))
         }

@@ -15,7 +15,10 @@ struct ChildProcess {
 
     /// Starts `arguments` (looked up in PATH) with pipes on stdin and stdout; stderr is merged
     /// into stdout when `mergeStderr`, else inherited.
-    static func spawn(_ arguments: [String], mergeStderr: Bool) throws(LabError) -> ChildProcess {
+    static func spawn(_ arguments: [String], mergeStderr: Bool, newProcessGroup: Bool = false)
+        throws(LabError)
+        -> ChildProcess
+    {
         var inPipe: [Int32] = [0, 0]
         var outPipe: [Int32] = [0, 0]
         guard pipe(&inPipe) == 0, pipe(&outPipe) == 0 else {
@@ -31,8 +34,24 @@ struct ChildProcess {
         if mergeStderr { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 2) }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Default dispositions and an empty mask in the child, whatever twlab inherited.
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if newProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= Int16(POSIX_SPAWN_SETPGROUP)
+        }
+        posix_spawnattr_setflags(&attributes, flags)
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
+        let rc = posix_spawnp(&pid, arguments[0], &actions, &attributes, &argv, environ)
         close(inPipe[0])
         close(outPipe[1])
         guard rc == 0 else {

@@ -27,8 +27,13 @@ public enum Twlab {
     public static func run(_ arguments: String...) throws -> Result { try run(arguments) }
 
     public static func run(_ arguments: [String]) throws -> Result {
+        try runProgram(binary!.path, arguments)
+    }
+
+    /// Runs any program the way ``run(_:)-swift.type.method`` runs twlab.
+    public static func runProgram(_ path: String, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
