@@ -16,8 +16,9 @@ import Testing
         #expect(json?["engine"] as? String == "kernel")
         let outcomes =
             ((json?["workloads"] as? [String: Any])?["loop"] as? [String: Any])?["outcomes"] as? [String: Int]
-        // lab-notes b: ok=11 fail=9 errno=EADDRNOTAVAIL in every run.
-        #expect(outcomes == ["404": 11, "EADDRNOTAVAIL": 9])
+        // lab-notes b: ok=11 fail=9 errno=EADDRNOTAVAIL; 10/10 when the fill gets 10 of the 11
+        // ports (the scan of an odd range skips one, lab-notes surprise 2).
+        #expect(outcomes == ["404": 11, "EADDRNOTAVAIL": 9] || outcomes == ["404": 10, "EADDRNOTAVAIL": 10])
         #expect(KernelLabSupport.namespaces().isEmpty)
         #expect(KernelLabSupport.agentProcesses().isEmpty)
         let after = KernelLabSupport.procSysNet()
