@@ -82,10 +82,10 @@ let packageRoot: String = {
                 == .equals([1024, 1026, 1028, 1030, 1032]))
 
         let o = try ScenarioLoader.load("seed001-o-time-wait-duration")
-        #expect(o.observe == [.at(60_300_000_000), .at(62_200_000_000)])
+        #expect(o.observe == [.at(59_900_000_000), .at(62_200_000_000)])
         #expect(
             o.expect.map(\.path) == [
-                "snapshots.60.3s.hosts.client.states.TIME-WAIT",
+                "snapshots.59.9s.hosts.client.states.TIME-WAIT",
                 "snapshots.62.2s.hosts.client.states.TIME-WAIT",
             ])
 
