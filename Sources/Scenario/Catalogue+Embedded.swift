@@ -455,7 +455,8 @@ extension Catalogue {
               workloads.c2.outcomes.404: 20                        # c2_ok=20
               workloads.c1.local_ports.count: [4, 5]               # c1_ports
               workloads.c2.local_ports.count: [4, 5]               # c2_ports
-              snapshots.end.hosts.server.states.TIME-WAIT: [9, 10] # server_tw
+              # One server TIME_WAIT per distinct 4-tuple: c1_ports + c2_ports, each 4 or 5 (9 and 10 seen).
+              snapshots.end.hosts.server.states.TIME-WAIT: [8, 9, 10] # server_tw
               snapshots.end.hosts.client.states.TIME-WAIT: 0       # client_tw=0 (c1 + c2)
               snapshots.end.hosts.client2.states.TIME-WAIT: 0
 
@@ -524,10 +525,13 @@ extension Catalogue {
               workloads.c1.local_ports.count: [4, 5]                       # c1_ports=5
               workloads.c2.local_ports.count: [4, 5]                       # c2_ports=5
               snapshots.end.hosts.server.states.TIME-WAIT: 5               # server_tw=5
-              counters.server.TcpExtTCPTimeWaitOverflow: {min: 14, max: 21} # tw_overflow
-              # Derived: each of the 40 server closes gives a TIME_WAIT (TcpExtTW) or an overflow, so
-              # TW = 40 - tw_overflow = 19..26 (twlab compare, Nov 2026: the kernel gave 21).
-              counters.server.TcpExtTW: {min: 19, max: 26}
+              # tw_overflow was 14-21 in the kernel's 6 runs (5 in lab-notes, 19 in `twlab compare`); it
+              # counts how often a reconnect did not land on a server TIME_WAIT (lab-notes further
+              # observation 4), so it follows the port draws. The model spreads 11-20 over 40 seeds; 11-23
+              # holds that and ~99% of the kernel's runs (mean 17.5, sd 2.6 over its six).
+              counters.server.TcpExtTCPTimeWaitOverflow: {min: 11, max: 23} # tw_overflow
+              # Derived: each of the 40 server closes gives a TIME_WAIT (TcpExtTW) or an overflow.
+              counters.server.TcpExtTW: {min: 17, max: 29}
 
             """#,
         ),
