@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Results
 
 /// The conversation between the kernel engine and its agents.
 ///
@@ -38,17 +39,8 @@ public enum AgentEvent: Codable, Sendable, Equatable {
     case failure(message: String)
 }
 
-/// A listening socket as `ss -lnt` shows it.
-public struct AgentListener: Codable, Sendable, Equatable {
-    public var port: Int
-    public var recvQ: Int
-    public var sendQ: Int
-    public init(port: Int, recvQ: Int, sendQ: Int) {
-        self.port = port
-        self.recvQ = recvQ
-        self.sendQ = sendQ
-    }
-}
+/// A listening socket as `ss -lnt` shows it: the result contract's own type.
+public typealias AgentListener = ListenerSnapshot
 
 /// Encodes and decodes protocol lines.
 public enum AgentWire {

@@ -113,7 +113,7 @@ public struct HostSnapshot: Sendable, Equatable {
 }
 
 /// What `ss -lnt` shows for a listener: Recv-Q (accept queue) and Send-Q (backlog) (LQ-3).
-public struct ListenerSnapshot: Sendable, Equatable {
+public struct ListenerSnapshot: Sendable, Equatable, Codable {
     public var port: Int
     public var recvQ: Int
     public var sendQ: Int

@@ -28,13 +28,7 @@ import Testing
 
     @Test func ctrlCRemovesEverything() throws {
         guard KernelLabSupport.available else { return }
-        let p = try KernelLabSupport.start(["run", "seed001-o-time-wait-duration", "--engine", "kernel"])
-        let prefix = "twlab-\(p.processIdentifier)-"
-        #expect(
-            KernelLabSupport.waitFor(seconds: 20) {
-                KernelLabSupport.namespaces().contains { $0.hasPrefix(prefix) }
-            })
-        #expect(KernelLabSupport.waitFor(seconds: 10) { !KernelLabSupport.agentProcesses().isEmpty })
+        let (p, prefix) = try startLongKernelRun()
         usleep(300_000)
         p.interrupt()
         p.waitUntilExit()
@@ -45,13 +39,7 @@ import Testing
 
     @Test func theNextRunRemovesWhatAKilledRunLeft() throws {
         guard KernelLabSupport.available else { return }
-        let p = try KernelLabSupport.start(["run", "seed001-o-time-wait-duration", "--engine", "kernel"])
-        let prefix = "twlab-\(p.processIdentifier)-"
-        #expect(
-            KernelLabSupport.waitFor(seconds: 20) {
-                KernelLabSupport.namespaces().contains { $0.hasPrefix(prefix) }
-            })
-        #expect(KernelLabSupport.waitFor(seconds: 10) { !KernelLabSupport.agentProcesses().isEmpty })
+        let (p, prefix) = try startLongKernelRun()
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         // SIGKILL cannot be caught: the namespaces stay until the next run.
@@ -64,12 +52,7 @@ import Testing
 
     @Test func labCleanupRemovesOnlyStaleNamespaces() throws {
         guard KernelLabSupport.available else { return }
-        let p = try KernelLabSupport.start(["run", "seed001-o-time-wait-duration", "--engine", "kernel"])
-        let prefix = "twlab-\(p.processIdentifier)-"
-        #expect(
-            KernelLabSupport.waitFor(seconds: 20) {
-                KernelLabSupport.namespaces().contains { $0.hasPrefix(prefix) }
-            })
+        let (p, prefix) = try startLongKernelRun()
         // A running twlab's namespaces are not stale: cleanup leaves them.
         let live = try Twlab.run("lab", "cleanup")
         #expect(live.status == 0)
@@ -81,5 +64,17 @@ import Testing
         #expect(r.stdout.contains(prefix))
         #expect(KernelLabSupport.namespaces().isEmpty)
         #expect(KernelLabSupport.waitFor(seconds: 5) { KernelLabSupport.agentProcesses().isEmpty })
+    }
+
+    /// Starts a 62-s kernel run and waits until its namespaces and agents exist.
+    func startLongKernelRun() throws -> (Process, String) {
+        let p = try KernelLabSupport.start(["run", "seed001-o-time-wait-duration", "--engine", "kernel"])
+        let prefix = "twlab-\(p.processIdentifier)-"
+        #expect(
+            KernelLabSupport.waitFor(seconds: 20) {
+                KernelLabSupport.namespaces().contains { $0.hasPrefix(prefix) }
+            })
+        #expect(KernelLabSupport.waitFor(seconds: 10) { !KernelLabSupport.agentProcesses().isEmpty })
+        return (p, prefix)
     }
 }
