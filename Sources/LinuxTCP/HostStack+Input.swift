@@ -346,12 +346,23 @@ extension HostStack {
             return
         }
         if flags.contains(.syn) && !flags.contains(.ack) {
-            // A retransmitted SYN: resend the SYN-ACK (rate-limited).
-            if now - q.lastSynAck < 500 * Nanos.nanosPerMilli {
-                counters.bump(.ackSkippedSynRecv)
+            // PAWS against the SYN's TSval (the estimated ts_recent_stamp is always recent).
+            let pawsReject =
+                seg.hasTS && sysctls.tcpTimestamps != 0 && Int32(bitPattern: q.tsRecent &- seg.tsval) > 0
+            if seg.seq == q.rcvNxt &- 1 && !pawsReject {
+                // A retransmitted SYN: resend the SYN-ACK unless rate-limited, and restart the
+                // timer from now with the current backoff (mod_timer_pending; num_timeout and
+                // youth are unchanged).
+                if requestOOWRateLimited(r, now: now) { return }
+                sendSynAck(r, retransmission: true, now: now, out: &out)
+                armRequestTimer(r, now: now, out: &out)
                 return
             }
-            sendSynAck(r, retransmission: true, now: now, out: &out)
+            // Any other SYN is out of window (a new ISN; the in-window case, which would reset
+            // the request, needs the receive window the model does not keep): a rate-limited
+            // ACK, and PAWSEstab when PAWS rejected it.
+            if !requestOOWRateLimited(r, now: now) { requestAck(r, now: now, out: &out) }
+            if pawsReject { counters.bump(.pawsEstab) }
             return
         }
         guard flags.contains(.ack) else { return }
@@ -497,6 +508,7 @@ extension HostStack {
         q.sentAt = now
         requests[Int(r)] = q
         listeners[Int(l)].qlen += 1
+        listeners[Int(l)].young += 1
         ehash.set(t, .request(r))
         sendSynAck(r, retransmission: false, now: now, out: &out)
         armRequestTimer(r, now: now, out: &out)
@@ -512,7 +524,6 @@ extension HostStack {
             sa.tsval = tsClock(now) &+ q.tsOffset
             sa.tsecr = q.tsRecent
         }
-        requests[Int(r)].lastSynAck = now
         if retransmission {
             requests[Int(r)].numRetrans += 1
             counters.bump(.retransSegs)
@@ -521,13 +532,49 @@ extension HostStack {
         out.segments.append(sa)
     }
 
+    /// (Re-)arms the SYN-ACK timer for `min(TCP_TIMEOUT_INIT << num_timeout, TCP_RTO_MAX)`
+    /// (`reqsk_timeout`), rounded by the timer wheel; an earlier arming no longer fires.
     mutating func armRequestTimer(_ r: UInt32, now: Nanos, out: inout Effects) {
         let n = requests[Int(r)].numTimeout
         let delay = min(Nanos.nanosPerSecond << Int64(min(n, 20)), 120 * Nanos.nanosPerSecond)
+        requests[Int(r)].timerGeneration &+= 1
         out.timers.append(
             TimerRequest(
                 time: timerExpiry(delay, now: now), kind: .requestTimer, index: r,
-                generation: requests[Int(r)].generation, isTimeWaitLength: false))
+                generation: requests[Int(r)].timerGeneration, isTimeWaitLength: false))
+    }
+
+    /// `tcp_oow_rate_limited` for a request: at most one answer per `tcp_invalid_ratelimit`
+    /// (500 ms = HZ/2 jiffies) to SYNs and out-of-window segments, counted in
+    /// TCPACKSkippedSynRecv when skipped. Only these answers stamp `last_oow_ack_time`, so the
+    /// first retransmitted SYN is always answered.
+    mutating func requestOOWRateLimited(_ r: UInt32, now: Nanos) -> Bool {
+        let j = UInt32(truncatingIfNeeded: jiffies(now))
+        let last = requests[Int(r)].lastOOWAck
+        if last != 0 {
+            let elapsed = Int32(bitPattern: j &- last)
+            if elapsed >= 0 && Int64(elapsed) < profile.hz / 2 {
+                counters.bump(.ackSkippedSynRecv)
+                return true
+            }
+        }
+        requests[Int(r)].lastOOWAck = j
+        return false
+    }
+
+    /// The ACK a request sends for an out-of-window segment (`tcp_v4_reqsk_send_ack`):
+    /// seq = ISS + 1, ack = rcv_nxt, echoing the SYN's TSval.
+    mutating func requestAck(_ r: UInt32, now: Nanos, out: inout Effects) {
+        let q = requests[Int(r)]
+        var a = Segment(
+            src: q.tuple.localAddress, dst: q.tuple.remoteAddress, sport: q.tuple.localPort,
+            dport: q.tuple.remotePort, flags: [.ack], seq: q.iss &+ 1, ack: q.rcvNxt)
+        if q.tsOK {
+            a.hasTS = true
+            a.tsval = tsClock(now) &+ q.tsOffset
+            a.tsecr = q.tsRecent
+        }
+        out.segments.append(a)
     }
 
     /// The syncookie ISN for a SYN: keyed hash of the tuple, the client ISN and the minute counter.

@@ -33,7 +33,9 @@ extension HostStack {
             timeWaits[Int(w)].holdsDestBit = false
         case .requestTimer:
             let r = t.index
-            guard requests[Int(r)].live, requests[Int(r)].generation == t.generation else { return }
+            guard Int(r) < requests.count, requests[Int(r)].live,
+                requests[Int(r)].timerGeneration == t.generation
+            else { return }
             requestTimeout(r, now: now, out: &out)
         }
     }
@@ -110,16 +112,45 @@ extension HostStack {
         armRetransmit(i, after: s.rto, now: now, out: &out)
     }
 
-    /// SYN-ACK timer (LQ-9): retransmit up to `tcp_synack_retries` times, then drop silently.
+    /// The SYN-ACK timer (`reqsk_timer_handler`, LQ-9). Every expiry counts TCPTimeouts
+    /// (`syn_ack_timeout`). A request whose `num_timeout` has reached the retry limit is dropped
+    /// silently; otherwise the SYN-ACK is retransmitted (TcpRetransSegs, TCPSynRetrans,
+    /// `num_retrans`), the request stops being young, `num_timeout` grows and the timer is
+    /// re-armed for `min(TCP_TIMEOUT_INIT << num_timeout, TCP_RTO_MAX)`.
+    ///
+    /// Without TCP_DEFER_ACCEPT (not modelled) `syn_ack_recalc` always resends, so a request
+    /// marked `acked` (LQ-7) is retried like any other, and a retransmission never fails here.
     mutating func requestTimeout(_ r: UInt32, now: Nanos, out: inout Effects) {
-        requests[Int(r)].numTimeout += 1
+        let q = requests[Int(r)]
+        let l = Int(q.listener)
+        let limit = synAckRetryLimit(
+            qlen: listeners[l].qlen, young: listeners[l].young, backlog: listeners[l].backlog)
         counters.bump(.timeouts)
-        if requests[Int(r)].numTimeout > sysctls.tcpSynackRetries {
+        if q.numTimeout >= limit {
             freeRequest(r)
             return
         }
         sendSynAck(r, retransmission: true, now: now, out: &out)
+        if q.numTimeout == 0 { listeners[l].young -= 1 }
+        requests[Int(r)].numTimeout = q.numTimeout + 1
         armRequestTimer(r, now: now, out: &out)
+    }
+
+    /// The retry limit for one SYN-ACK timer expiry: `tcp_synack_retries` (no TCP_SYNCNT on
+    /// listeners in the model), pruned while the SYN queue is more than half full. When
+    /// `2·qlen > max(8, backlog)`, the limit drops by one for each doubling of `2·young` that
+    /// still does not exceed `qlen`, down to 2: "reserve half of the room for young requests".
+    /// A flood nobody answers therefore loses its old requests at their third expiry (≈7 s)
+    /// until `2·qlen ≤ max(8, backlog)`.
+    func synAckRetryLimit(qlen: Int, young: Int, backlog: Int) -> Int {
+        var limit = sysctls.tcpSynackRetries
+        guard qlen << 1 > max(8, backlog) else { return limit }
+        var y = young << 1
+        while limit > 2 && qlen >= y {
+            limit -= 1
+            y <<= 1
+        }
+        return limit
     }
 }
 

@@ -307,7 +307,11 @@ public struct HostStack: Sendable {
         let q = requests[Int(r)]
         guard q.live else { return }
         if case .request(let j)? = ehash.lookup(q.tuple), j == r { ehash.remove(q.tuple) }
-        if q.listener >= 0 { listeners[Int(q.listener)].qlen -= 1 }
+        if q.listener >= 0 {
+            // reqsk_queue_removed(): a request that never timed out was still young.
+            listeners[Int(q.listener)].qlen -= 1
+            if q.numTimeout == 0 { listeners[Int(q.listener)].young -= 1 }
+        }
         requests[Int(r)].live = false
         requests[Int(r)].generation &+= 1
         freeRequests.append(r)

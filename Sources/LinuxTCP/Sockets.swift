@@ -147,14 +147,28 @@ struct RequestSock: SlabSlot {
     var tsOK = false
     var tsOffset: UInt32 = 0
     var tsRecent: UInt32 = 0
+    /// Expiries of the SYN-ACK timer so far (`num_timeout`): the backoff exponent, and the
+    /// request is "young" while it is 0.
     var numTimeout = 0
+    /// SYN-ACKs retransmitted, by the timer or for a retransmitted SYN (`num_retrans`).
     var numRetrans = 0
     /// The final ACK arrived but the accept queue was full (LQ-7).
     var acked = false
-    var lastSynAck: Nanos = Int64.min / 2
+    /// `last_oow_ack_time`: the 32-bit jiffies of the last answer to an out-of-window segment or
+    /// retransmitted SYN (`tcp_oow_rate_limited`); 0 = never. SYN-ACKs from the timer leave it.
+    var lastOOWAck: UInt32 = 0
     var sentAt: Nanos = 0
+    /// Bumped whenever the SYN-ACK timer is re-armed (`mod_timer`), so only the last one fires.
+    var timerGeneration: UInt32 = 0
 
     init(tuple: FourTuple) { self.tuple = tuple }
+
+    /// Both generations survive slot reuse, so a freed request's timers never fire on the
+    /// slot's next occupant.
+    mutating func inherit(from previous: RequestSock) {
+        generation = previous.generation &+ 1
+        timerGeneration = previous.timerGeneration &+ 1
+    }
 }
 
 /// A listening socket with its accept queue (LQ-1, LQ-2).
@@ -169,6 +183,9 @@ struct Listener {
     var head = 0
     /// Requests in SYN_RECV (`qlen`).
     var qlen = 0
+    /// Requests whose SYN-ACK timer has not expired yet (`young`, `num_timeout == 0`), for the
+    /// pruning rule of LQ-9.
+    var young = 0
     /// Last time a cookie was sent (`tcp_synq_overflow`), for LQ-8.
     var lastOverflow: Nanos = Int64.min / 2
     var bindOwnerID: UInt32 = 0
