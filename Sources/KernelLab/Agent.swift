@@ -75,7 +75,12 @@ public enum Agent {
                     writer.send(.failure(message: "agent \(host): \(e.message)"))
                 case .success(let w):
                     started.insert(name)
-                    guard let t = POSIXThread.spawn({ runWorkload(w, writer: writer, stop: stop) }) else {
+                    let source = scenario.host(named: host)?.addresses.first ?? IPv4Address(0)
+                    guard
+                        let t = POSIXThread.spawn({
+                            runWorkload(w, source: source, writer: writer, stop: stop)
+                        })
+                    else {
                         writer.send(.failure(message: "agent \(host): cannot start a thread for '\(name)'"))
                         continue
                     }
@@ -115,7 +120,9 @@ public enum Agent {
         return .success(w)
     }
 
-    static func runWorkload(_ w: WorkloadSpec, writer: AgentLineWriter, stop: AgentStopSignal) {
+    static func runWorkload(
+        _ w: WorkloadSpec, source: IPv4Address, writer: AgentLineWriter, stop: AgentStopSignal
+    ) {
         switch w.kind {
         case .curl(let c):
             AgentCurl(name: w.name, to: w.to, curl: c, writer: writer, stop: stop).run()
@@ -123,6 +130,8 @@ public enum Agent {
             AgentConnect(name: w.name, to: w.to, spec: c, writer: writer, stop: stop).run()
         case .rate(let r):
             AgentRate(name: w.name, to: w.to, spec: r, writer: writer, stop: stop).run()
+        case .synflood(let f):
+            AgentSynFlood(name: w.name, source: source, to: w.to, spec: f, writer: writer, stop: stop).run()
         }
     }
 }

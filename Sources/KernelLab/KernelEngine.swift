@@ -182,6 +182,7 @@ struct Session {
         case .start(let k):
             let w = scenario.workloads[k]
             started.insert(w.name)
+            if case .synflood = w.kind { try lab.dropInboundSynAcks(on: w.from) }
             try send(.start(workload: w.name), to: w.from)
         case .observe(let k):
             let id = nextID

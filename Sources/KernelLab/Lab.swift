@@ -69,6 +69,25 @@ public struct Lab: Sendable {
         }
     }
 
+    /// Drops every inbound SYN-ACK in `host`'s namespace (nftables), so that a SYN flood from it
+    /// stays unanswered: without it this host's kernel would reset each SYN-ACK (lab-notes).
+    public func dropInboundSynAcks(on host: String) throws(LabError) {
+        let ns = namespace(host)
+        guard (try? run(["nft", "--version"]))?.status == 0 else {
+            throw LabError(
+                "a synflood workload needs nft to drop SYN-ACKs in its namespace (apt-get install nftables)")
+        }
+        try must(["ip", "netns", "exec", ns, "nft", "add", "table", "inet", "twlab"])
+        try must([
+            "ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "twlab", "input",
+            "{ type filter hook input priority 0; }",
+        ])
+        try must([
+            "ip", "netns", "exec", ns, "nft", "add", "rule", "inet", "twlab", "input",
+            "tcp flags & (syn | ack) == (syn | ack) drop",
+        ])
+    }
+
     /// Removes this run's namespaces (their interfaces go with them) after ending, by process
     /// id, any process still inside them.
     public func remove() {

@@ -1,6 +1,7 @@
 /// Segment input (`tcp_v4_rcv`): demultiplex by 4-tuple, then by state.
 extension HostStack {
     public mutating func receive(_ seg: Segment, now: Nanos, out: inout Effects) {
+        if dropInboundSynAck && seg.flags.contains([.syn, .ack]) { return }
         let t = seg.receiverTuple
         switch ehash.lookup(t) {
         case .full(let i)?:

@@ -29,6 +29,10 @@ public struct HostStack: Sendable {
     /// Peers with a tcp_metrics RTT entry ("proven", TR-6/LQ-4.5).
     var provenPeers: Set<UInt32> = []
     var ackDirty: [UInt32] = []
+    /// A firewall rule dropping every inbound SYN-ACK, as a SYN flooder sets up so that its
+    /// kernel never answers the victim's SYN-ACKs with RST (the kernel engine adds the same
+    /// nftables rule in the flooding host's namespace).
+    public var dropInboundSynAck = false
 
     let isnSecret: UInt64
     let tsSecret: UInt64

@@ -33,7 +33,9 @@ extension TerminalReport {
     /// How the line for one outcome looks in a shell loop's output: the status code curl prints
     /// for a response, "000" and the errno for a failure, the bare word for `connect` results.
     static func outcomeLine(_ key: String, isConnect: Bool) -> String {
-        if key.allSatisfy(\.isASCIIDigitCharacter) || key == "connected" || key == "pending" || isConnect {
+        if key.allSatisfy(\.isASCIIDigitCharacter) || key == "connected" || key == "pending" || key == "sent"
+            || isConnect
+        {
             return key
         }
         return "000 " + key

@@ -1242,5 +1242,479 @@ extension Catalogue {
 
             """#,
         ),
+        (
+            "seed004-l1-synq-b128-s128-m512",
+            #"""
+            # Lab-notes row l1, `bash seed-lab.sh l1_synq_b128_s128_m512`:
+            #   server: listen(128) on 8080, never accept(); somaxconn=128, tcp_max_syn_backlog=512,
+            #   tcp_syncookies=0. Client: `hping3 -S -p 8080 -c 2000 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            twlab: 1
+            name: seed004-l1-synq-b128-s128-m512
+            description: "seed 004, lab-notes row l1: seed 004's CentOS-like setting: SYN_RECV stuck at 129 (the seed says 256)"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 128
+                  net.ipv4.tcp_max_syn_backlog: 512
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 128, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l1_synq_b128_s128_m512 backlog=128 somaxconn=128 max_syn_backlog=512 syncookies=0
+            #        proven=no syn_sent=2000 synrecv_max=129 listen_drops=1871 reqqfull_drop=1871
+            #        syncookies_sent=0 reqqfull_docookies=0 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 129
+              snapshots.flood.hosts.server.listeners.8080.send_q: 128
+              counters.server.TcpExtListenDrops: 1871
+              counters.server.TcpExtTCPReqQFullDrop: 1871
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpExtTCPReqQFullDoCookies: 0
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l10-synq-cookies-b1024-s1024-m128",
+            #"""
+            # Lab-notes row l10, `bash seed-lab.sh l10_synq_cookies_b1024_s1024_m128`:
+            #   server: listen(1024) on 8080, never accept(); somaxconn=1024, tcp_max_syn_backlog=128,
+            #   tcp_syncookies=1. Client: `hping3 -S -p 8080 -c 2000 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            twlab: 1
+            name: seed004-l10-synq-cookies-b1024-s1024-m128
+            description: "seed 004, lab-notes row l10: syncookies=1: tcp_max_syn_backlog has no effect (1025, not 97)"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 1024
+                  net.ipv4.tcp_max_syn_backlog: 128
+                  net.ipv4.tcp_syncookies: 1
+                listen:
+                  - { port: 8080, backlog: 1024, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l10_synq_cookies_b1024_s1024_m128 backlog=1024 somaxconn=1024 max_syn_backlog=128 syncookies=1
+            #        proven=no syn_sent=2000 synrecv_max=1025 listen_drops=0 reqqfull_drop=0
+            #        syncookies_sent=975 reqqfull_docookies=975 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 1025
+              snapshots.flood.hosts.server.listeners.8080.send_q: 1024
+              counters.server.TcpExtListenDrops: 0
+              counters.server.TcpExtTCPReqQFullDrop: 0
+              counters.server.TcpExtSyncookiesSent: 975
+              counters.server.TcpExtTCPReqQFullDoCookies: 975
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l11-synq-pruning",
+            #"""
+            # Lab-notes "Further observations" 2: a flooded SYN queue shrinks early. With syncookies off,
+            # 200 unanswered SYNs fill listen(128)'s SYN queue to 129 requests. reqsk_timer_handler (LQ-9)
+            # prunes while 2*qlen > backlog and young requests are few: at the third expiry (1 + 2 + 4 s,
+            # the 4 s timer rounded up to 256 ms by the timer wheel: in (7.0, 7.32] s) the retry limit
+            # drops to 2 and 65 requests go, leaving 64 that get the full 5 retransmissions.
+            # Lab-notes timed "about 5 s" from hping3's exit; measured from the first SYN it is ~7.2 s.
+            # `twlab compare` on this kernel: 129 at 5, 6.5, 7.1 s; 64 at 7.4, 8 s; counters as below.
+            twlab: 1
+            name: seed004-l11-synq-pruning
+            description: "seed 004, lab-notes further observation 2: a flooded SYN queue (cookies off) halves at ~7.2 s"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+              server:
+                address: 10.77.0.2
+                sysctl:
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 128, http: none, accept: { never: true } }
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 200 }
+            observe:
+              - at: 6.95s                     # before the third expiry can come
+              - at: 7.4s                      # after it must have come
+            expect:
+              snapshots.6.95s.hosts.server.states.SYN-RECV: 129
+              snapshots.7.4s.hosts.server.states.SYN-RECV: 64
+              counters.server.TcpExtTCPReqQFullDrop: 71
+              # 129 requests x 3 expiries; SYN-ACKs retransmitted at the first two, then by the 64 left.
+              counters.server.TcpExtTCPTimeouts: 387
+              counters.server.TcpExtTCPSynRetrans: 322
+
+            """#,
+        ),
+        (
+            "seed004-l2-synq-b128-s4096-m2048",
+            #"""
+            # Lab-notes row l2, `bash seed-lab.sh l2_synq_b128_s4096_m2048`:
+            #   server: listen(128) on 8080, never accept(); somaxconn=4096, tcp_max_syn_backlog=2048,
+            #   tcp_syncookies=0. Client: `hping3 -S -p 8080 -c 2000 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            twlab: 1
+            name: seed004-l2-synq-b128-s4096-m2048
+            description: "seed 004, lab-notes row l2: listen(128) at the 6.18 namespace defaults: backlog+1"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 4096
+                  net.ipv4.tcp_max_syn_backlog: 2048
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 128, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l2_synq_b128_s4096_m2048 backlog=128 somaxconn=4096 max_syn_backlog=2048 syncookies=0
+            #        proven=no syn_sent=2000 synrecv_max=129 listen_drops=1871 reqqfull_drop=1871
+            #        syncookies_sent=0 reqqfull_docookies=0 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 129
+              snapshots.flood.hosts.server.listeners.8080.send_q: 128
+              counters.server.TcpExtListenDrops: 1871
+              counters.server.TcpExtTCPReqQFullDrop: 1871
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpExtTCPReqQFullDoCookies: 0
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l3-synq-b1024-s1024-m512",
+            #"""
+            # Lab-notes row l3, `bash seed-lab.sh l3_synq_b1024_s1024_m512`:
+            #   server: listen(1024) on 8080, never accept(); somaxconn=1024, tcp_max_syn_backlog=512,
+            #   tcp_syncookies=0. Client: `hping3 -S -p 8080 -c 2000 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            twlab: 1
+            name: seed004-l3-synq-b1024-s1024-m512
+            description: "seed 004, lab-notes row l3: cookies off, unproven peer: max_syn_backlog - max_syn_backlog/4 + 1 = 385"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 1024
+                  net.ipv4.tcp_max_syn_backlog: 512
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 1024, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l3_synq_b1024_s1024_m512 backlog=1024 somaxconn=1024 max_syn_backlog=512 syncookies=0
+            #        proven=no syn_sent=2000 synrecv_max=385 listen_drops=1615 reqqfull_drop=0
+            #        syncookies_sent=0 reqqfull_docookies=0 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 385
+              snapshots.flood.hosts.server.listeners.8080.send_q: 1024
+              counters.server.TcpExtListenDrops: 1615
+              counters.server.TcpExtTCPReqQFullDrop: 0
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpExtTCPReqQFullDoCookies: 0
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l4-synq-b1024-s1024-m1024",
+            #"""
+            # Lab-notes row l4, `bash seed-lab.sh l4_synq_b1024_s1024_m1024`:
+            #   server: listen(1024) on 8080, never accept(); somaxconn=1024, tcp_max_syn_backlog=1024,
+            #   tcp_syncookies=0. Client: `hping3 -S -p 8080 -c 2000 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            twlab: 1
+            name: seed004-l4-synq-b1024-s1024-m1024
+            description: "seed 004, lab-notes row l4: the last-quarter rule: 1024 - 256 + 1 = 769"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 1024
+                  net.ipv4.tcp_max_syn_backlog: 1024
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 1024, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l4_synq_b1024_s1024_m1024 backlog=1024 somaxconn=1024 max_syn_backlog=1024 syncookies=0
+            #        proven=no syn_sent=2000 synrecv_max=769 listen_drops=1231 reqqfull_drop=0
+            #        syncookies_sent=0 reqqfull_docookies=0 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 769
+              snapshots.flood.hosts.server.listeners.8080.send_q: 1024
+              counters.server.TcpExtListenDrops: 1231
+              counters.server.TcpExtTCPReqQFullDrop: 0
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpExtTCPReqQFullDoCookies: 0
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l5-synq-b4096-s4096-m128",
+            #"""
+            # Lab-notes row l5, `bash seed-lab.sh l5_synq_b4096_s4096_m128`:
+            #   server: listen(4096) on 8080, never accept(); somaxconn=4096, tcp_max_syn_backlog=128,
+            #   tcp_syncookies=0. Client: `hping3 -S -p 8080 -c 2000 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            twlab: 1
+            name: seed004-l5-synq-b4096-s4096-m128
+            description: "seed 004, lab-notes row l5: tcp_max_syn_backlog 128 caps at 128 - 32 + 1 = 97"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 4096
+                  net.ipv4.tcp_max_syn_backlog: 128
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 4096, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l5_synq_b4096_s4096_m128 backlog=4096 somaxconn=4096 max_syn_backlog=128 syncookies=0
+            #        proven=no syn_sent=2000 synrecv_max=97 listen_drops=1903 reqqfull_drop=0
+            #        syncookies_sent=0 reqqfull_docookies=0 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 97
+              snapshots.flood.hosts.server.listeners.8080.send_q: 4096
+              counters.server.TcpExtListenDrops: 1903
+              counters.server.TcpExtTCPReqQFullDrop: 0
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpExtTCPReqQFullDoCookies: 0
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l6-synq-b511-s128-m512",
+            #"""
+            # Lab-notes row l6, `bash seed-lab.sh l6_synq_b511_s128_m512`:
+            #   server: listen(511) on 8080, never accept(); somaxconn=128, tcp_max_syn_backlog=512,
+            #   tcp_syncookies=0. Client: `hping3 -S -p 8080 -c 2000 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            twlab: 1
+            name: seed004-l6-synq-b511-s128-m512
+            description: "seed 004, lab-notes row l6: nginx's listen(511) with somaxconn 128: min(511,128)+1 = 129"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 128
+                  net.ipv4.tcp_max_syn_backlog: 512
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 511, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l6_synq_b511_s128_m512 backlog=511 somaxconn=128 max_syn_backlog=512 syncookies=0
+            #        proven=no syn_sent=2000 synrecv_max=129 listen_drops=1871 reqqfull_drop=1871
+            #        syncookies_sent=0 reqqfull_docookies=0 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 129
+              snapshots.flood.hosts.server.listeners.8080.send_q: 128
+              counters.server.TcpExtListenDrops: 1871
+              counters.server.TcpExtTCPReqQFullDrop: 1871
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpExtTCPReqQFullDoCookies: 0
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l7-synq-b0",
+            #"""
+            # Lab-notes row l7, `bash seed-lab.sh l7_synq_b0`:
+            #   server: listen(0) on 8080, never accept(); somaxconn=4096, tcp_max_syn_backlog=2048,
+            #   tcp_syncookies=0. Client: `hping3 -S -p 8080 -c 500 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            twlab: 1
+            name: seed004-l7-synq-b0
+            description: "seed 004, lab-notes row l7: listen(0) admits one request (qlen > backlog, LQ-4)"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 4096
+                  net.ipv4.tcp_max_syn_backlog: 2048
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 0, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 500 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l7_synq_b0 backlog=0 somaxconn=4096 max_syn_backlog=2048 syncookies=0
+            #        proven=no syn_sent=500 synrecv_max=1 listen_drops=499 reqqfull_drop=499
+            #        syncookies_sent=0 reqqfull_docookies=0 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 500
+              snapshots.flood.hosts.server.states.SYN-RECV: 1
+              snapshots.flood.hosts.server.listeners.8080.send_q: 0
+              counters.server.TcpExtListenDrops: 499
+              counters.server.TcpExtTCPReqQFullDrop: 499
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpExtTCPReqQFullDoCookies: 0
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l8-synq-proven-b1024-s1024-m512",
+            #"""
+            # Lab-notes row l8, `bash seed-lab.sh l8_synq_proven_b1024_s1024_m512`:
+            #   server: listen(1024) on 8080, never accept(); somaxconn=1024, tcp_max_syn_backlog=512,
+            #   tcp_syncookies=0. Client: `hping3 -S -p 8080 -c 2000 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            #   First one real HTTP/1.0 request from the client, so the server's tcp_metrics holds an RTT
+            #   for it ("proven", LQ-4 step 5 / TR-6), then the flood.
+            twlab: 1
+            name: seed004-l8-synq-proven-b1024-s1024-m512
+            description: "seed 004, lab-notes row l8: a proven peer (tcp_metrics RTT) skips the last-quarter rule: 1025"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 1024
+                  net.ipv4.tcp_max_syn_backlog: 512
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 80, http: { status: 404 } }
+                  - { port: 8080, backlog: 1024, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: warmup, from: client, to: server:80, kind: curl, count: 1, http: "1.0", timeout: 10s }
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000, start: 0.6s }   # after sleep 0.5
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l8_synq_proven_b1024_s1024_m512 backlog=1024 somaxconn=1024 max_syn_backlog=512 syncookies=0
+            #        proven=yes syn_sent=2000 synrecv_max=1025 listen_drops=975 reqqfull_drop=975
+            #        syncookies_sent=0 reqqfull_docookies=0 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 1025
+              snapshots.flood.hosts.server.listeners.8080.send_q: 1024
+              counters.server.TcpExtListenDrops: 975
+              counters.server.TcpExtTCPReqQFullDrop: 975
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpExtTCPReqQFullDoCookies: 0
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l9-synq-cookies-b128-s128-m512",
+            #"""
+            # Lab-notes row l9, `bash seed-lab.sh l9_synq_cookies_b128_s128_m512`:
+            #   server: listen(128) on 8080, never accept(); somaxconn=128, tcp_max_syn_backlog=512,
+            #   tcp_syncookies=1. Client: `hping3 -S -p 8080 -c 2000 -i u100` with its SYN-ACKs dropped by
+            #   nftables, so every SYN becomes a request (SYN-RECV) or is dropped or answered by a cookie.
+            twlab: 1
+            name: seed004-l9-synq-cookies-b128-s128-m512
+            description: "seed 004, lab-notes row l9: syncookies=1: 129 requests, then cookies"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 128
+                  net.ipv4.tcp_max_syn_backlog: 512
+                  net.ipv4.tcp_syncookies: 1
+                listen:
+                  - { port: 8080, backlog: 128, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # RESULT exp=l9_synq_cookies_b128_s128_m512 backlog=128 somaxconn=128 max_syn_backlog=512 syncookies=1
+            #        proven=no syn_sent=2000 synrecv_max=129 listen_drops=0 reqqfull_drop=0
+            #        syncookies_sent=1871 reqqfull_docookies=1871 listen_overflows=0   (identical in every run)
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 129
+              snapshots.flood.hosts.server.listeners.8080.send_q: 128
+              counters.server.TcpExtListenDrops: 0
+              counters.server.TcpExtTCPReqQFullDrop: 0
+              counters.server.TcpExtSyncookiesSent: 1871
+              counters.server.TcpExtTCPReqQFullDoCookies: 1871
+              counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
     ]
 }

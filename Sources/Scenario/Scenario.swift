@@ -240,6 +240,7 @@ public enum WorkloadKind: Sendable {
     case curl(CurlSpec)
     case connect(ConnectSpec)
     case rate(RateSpec)
+    case synflood(SynFloodSpec)
 
     /// The kind's name as written in a scenario.
     public var name: String {
@@ -247,6 +248,7 @@ public enum WorkloadKind: Sendable {
         case .curl: "curl"
         case .connect: "connect"
         case .rate: "rate"
+        case .synflood: "synflood"
         }
     }
 }
@@ -340,6 +342,25 @@ public struct RateSpec: Sendable, Equatable {
         self.close = close
         self.timeout = timeout
     }
+}
+
+/// SYNs that never complete, like `hping3 -S` with the replies dropped: bare SYNs (no TCP
+/// options) from source ports counting up from a random base, while the host drops the SYN-ACKs
+/// that come back (design.md `synflood`).
+public struct SynFloodSpec: Sendable, Equatable {
+    /// SYNs to send; nil when `duration` says how long.
+    public var count: Int?
+    public var perSecond: Double
+    public var duration: Nanos?
+
+    public init(count: Int? = nil, perSecond: Double = 10_000, duration: Nanos? = nil) {
+        self.count = count
+        self.perSecond = perSecond
+        self.duration = duration
+    }
+
+    /// How many SYNs the flood sends.
+    public var total: Int { count ?? Int((Double(duration ?? 0) / 1e9 * perSecond).rounded(.down)) }
 }
 
 /// A snapshot point.

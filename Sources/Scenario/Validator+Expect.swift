@@ -93,9 +93,9 @@ extension Validator {
                 let isErrno =
                     k.count > 1 && k.first == "E"
                     && k.allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
-                guard isStatus || isErrno || k == "pending" || k == "connected" else {
+                guard isStatus || isErrno || k == "pending" || k == "connected" || k == "sent" else {
                     throw bad(
-                        "outcome \(quoted(k)) is not an HTTP status (404), an errno name (EADDRNOTAVAIL), connected or pending"
+                        "outcome \(quoted(k)) is not an HTTP status (404), an errno name (EADDRNOTAVAIL), connected, sent or pending"
                     )
                 }
             case ("local_ports", 3):

@@ -22,6 +22,7 @@ struct Validator {
             ["count", "concurrency", "hold", "close", "bind", "fill", "rounds", "interval", "timeout"]
         ),
         ("rate", ["rate", "duration", "http", "header", "close", "timeout"]),
+        ("synflood", ["count", "rate", "duration"]),
     ]
 
     // MARK: - Errors
@@ -471,7 +472,7 @@ struct Validator {
         let kindNode = try required(f, "kind", ctx, hint: "curl, connect or rate")
         let kind = try string(kindNode, f.label("kind"))
         guard let kindKeys = Self.kindKeys.first(where: { $0.kind == kind })?.keys else {
-            if kind == "wrk" || kind == "synflood" {
+            if kind == "wrk" {
                 throw fail(kindNode, "workload kind '\(kind)' is not supported by this version yet")
             }
             throw fail(
@@ -522,6 +523,7 @@ struct Validator {
         switch kind {
         case "curl": wkind = .curl(try curl(f))
         case "connect": wkind = .connect(try connect(f, from: fromHost))
+        case "synflood": wkind = .synflood(try synFlood(f))
         default: wkind = .rate(try rateSpec(f))
         }
         return (WorkloadSpec(name: name, from: from, to: to, start: start, kind: wkind), afterNode)
@@ -658,6 +660,24 @@ struct Validator {
         return RateSpec(
             perSecond: perSecond, duration: duration, request: try request(f), close: try closeMode(f),
             timeout: try timeout(f))
+    }
+
+    /// `count` SYNs at `rate` (default 10000/s), or `rate` for `duration`: exactly one of count
+    /// and duration.
+    func synFlood(_ f: Fields) throws(ScenarioError) -> SynFloodSpec {
+        var spec = SynFloodSpec()
+        if let n = f.value("rate") { spec.perSecond = try rate(n, f.label("rate")) }
+        switch (f.value("count"), f.value("duration")) {
+        case (let c?, nil):
+            spec.count = try int(c, f.label("count"), 1...Int(Int32.max))
+        case (nil, let d?):
+            spec.duration = try duration(d, f.label("duration"), positive: true)
+        case (.some, .some):
+            throw fail(f.key("duration")!, "\(f.context): give either count or duration, not both")
+        case (nil, nil):
+            throw fail(f.node, "\(f.context): a synflood needs count (SYNs to send) or duration")
+        }
+        return spec
     }
 
     // MARK: - Observe

@@ -171,6 +171,8 @@ struct Recorder {
 
     static let connected = 0
     static let pending = -1
+    /// A flood's SYN, which never completes.
+    static let sent = -2
     static func code(_ e: Errno) -> Int { 1000 + Int(e.rawValue) }
 
     mutating func record(_ code: Int) { outcomes[code, default: 0] += 1 }
@@ -179,6 +181,7 @@ struct Recorder {
         switch code {
         case connected: return "connected"
         case pending: return "pending"
+        case sent: return "sent"
         case 1000...: return Errno(rawValue: UInt8(code - 1000))?.name ?? "E?"
         default: return String(code)
         }

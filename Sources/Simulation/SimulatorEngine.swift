@@ -126,6 +126,7 @@ struct Simulator {
             case .curl(let c): wl = CurlClient(id: id, host: hostIndex, index: k, spec: w, curl: c)
             case .connect(let c): wl = ConnectClient(id: id, host: hostIndex, index: k, spec: w, connect: c)
             case .rate(let r): wl = RateClient(id: id, host: hostIndex, index: k, spec: w, rate: r)
+            case .synflood(let f): wl = SynFlooder(id: id, host: hostIndex, index: k, spec: w, flood: f)
             }
             apps.append(wl)
             workloads.append(wl)
@@ -180,6 +181,9 @@ struct Simulator {
         case let c as CurlClient: c.start(io: &io)
         case let c as ConnectClient: c.start(io: &io)
         case let r as RateClient: r.start(io: &io)
+        case let f as SynFlooder:
+            stacks[f.host].dropInboundSynAck = true
+            f.start(io: &io)
         default: break
         }
     }

@@ -155,8 +155,12 @@ import Testing
             "t.yaml:16:11: workload kind 'wrk' is not supported by this version yet"
         ),
         (
-            "kind synflood", base(line: 16, "    kind: synflood"),
-            "t.yaml:16:11: workload kind 'synflood' is not supported by this version yet"
+            "synflood with count and duration", base(line: 16, "    kind: synflood\n    duration: 1s"),
+            "t.yaml:17:5: workload 'burst': give either count or duration, not both"
+        ),
+        (
+            "synflood with a curl key", base(line: 16, "    kind: synflood\n    interval: 1s"),
+            "t.yaml:17:5: key 'interval' is not allowed for kind synflood in workload 'burst' (synflood takes: count, rate, duration)"
         ),
         (
             "kind unknown", base(line: 16, "    kind: ab"),
@@ -323,7 +327,7 @@ import Testing
         ),
         (
             "expect bad outcome", base(line: 18, "expect:\n  workloads.burst.outcomes.ok: 1"),
-            "t.yaml:19:3: expect: 'workloads.burst.outcomes.ok': outcome 'ok' is not an HTTP status (404), an errno name (EADDRNOTAVAIL), connected or pending"
+            "t.yaml:19:3: expect: 'workloads.burst.outcomes.ok': outcome 'ok' is not an HTTP status (404), an errno name (EADDRNOTAVAIL), connected, sent or pending"
         ),
         (
             "expect local_ports as number", base(line: 18, "expect:\n  workloads.burst.local_ports: 5"),
