@@ -55,9 +55,18 @@ struct AgentConnect {
     private func runRound() -> Int? {
         var r = Round()
         r.wanted = spec.fill ? 1 : min(spec.concurrency, spec.count)
+        let wave = r.wanted
+        let started = POSIXClock.now()
         var fds: [pollfd] = []
         while true {
             while r.wanted > 0, !r.ended, r.launched < spec.count {
+                // A spaced initial wave: connect k of the first `concurrency` at k·spacing.
+                if spec.spacing > 0 && r.launched < wave && !spec.fill {
+                    guard stop.sleep(until: started + Nanos(r.launched) * spec.spacing) else {
+                        for fd in r.slots.keys { POSIXSocket.close(fd) }
+                        return nil
+                    }
+                }
                 r.wanted -= 1
                 launch(&r)
             }

@@ -1243,6 +1243,122 @@ extension Catalogue {
             """#,
         ),
         (
+            "seed004-k1-accept-never-abort0",
+            #"""
+            # Lab-notes row k1, `bash seed-lab.sh k1_accept_never_abort0`:
+            #   server: listen(10) on 8080, never accept(); tcp_abort_on_overflow=0, syncookies=1.
+            #   client: 100 non-blocking connects from a Python loop (cli.py flood), observed for 4.5 s,
+            #   then everything is closed. Over veth each handshake completes before the next connect
+            #   (lab-notes k2), which `spacing` reproduces; sockets still connecting at 4.5 s count as
+            #   ETIMEDOUT here (the lab's "syn_pending").
+            # The accept queue holds backlog+1 = 11 children (LQ-2); from then on every SYN, first and
+            # retransmitted (at 1, 2, 3, 4 s), is dropped: ListenOverflows = ListenDrops = 89 x 5 (LQ-4.3).
+            twlab: 1
+            name: seed004-k1-accept-never-abort0
+            description: "seed 004, lab-notes row k1: a server that never accepts: Recv-Q 11 over Send-Q 10, SYNs dropped (445 overflows), no RST"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+              server:
+                address: 10.77.0.2
+                sysctl:
+                  net.ipv4.tcp_abort_on_overflow: 0
+                  net.ipv4.tcp_syncookies: 1
+                listen:
+                  - { port: 8080, backlog: 10, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - name: crowd
+                from: client
+                to: server:8080
+                kind: connect
+                count: 100
+                concurrency: 100
+                spacing: 0.2ms
+                hold: 4.5s
+                timeout: 4.5s
+            observe:
+              - at: 0.5s                      # the lab's "listen_t0.5s"
+              - at: end
+            # RESULT exp=k1_accept_never_abort0 abort_on_overflow=0 syncookies=1 accept_every=0s listen_t0.5s=Recv-Q=11,Send-Q=10
+            #        server_rst_sent=no listen_overflows_gt0=yes client_resets_gt0=no server_out_rsts=0
+            #        listen_overflows=445 listen_drops=445 syncookies_sent=0 no_reply=11 syn_pending=89
+            #        (identical in every run)
+            expect:
+              workloads.crowd.outcomes.connected: 11          # no_reply=11
+              workloads.crowd.outcomes.ETIMEDOUT: 89          # syn_pending=89
+              snapshots.0.5s.hosts.server.listeners.8080.recv_q: 11
+              snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
+              snapshots.0.5s.hosts.client.states.ESTAB: 11
+              snapshots.0.5s.hosts.client.states.SYN-SENT: 89
+              counters.server.TcpExtListenOverflows: 445
+              counters.server.TcpExtListenDrops: 445
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpOutRsts: 0                   # server_rst_sent=no
+
+            """#,
+        ),
+        (
+            "seed004-k2-accept-never-abort1",
+            #"""
+            # Lab-notes row k2, `bash seed-lab.sh k2_accept_never_abort1`:
+            #   server: listen(10) on 8080, never accept(); tcp_abort_on_overflow=1, syncookies=1.
+            #   client: 100 non-blocking connects from a Python loop (cli.py flood), observed for 4.5 s,
+            #   then everything is closed. Over veth each handshake completes before the next connect
+            #   (lab-notes k2), which `spacing` reproduces; sockets still connecting at 4.5 s count as
+            #   ETIMEDOUT here (the lab's "syn_pending").
+            # The accept queue holds backlog+1 = 11 children (LQ-2); from then on every SYN, first and
+            # retransmitted (at 1, 2, 3, 4 s), is dropped: ListenOverflows = ListenDrops = 89 x 5 (LQ-4.3).
+            twlab: 1
+            name: seed004-k2-accept-never-abort1
+            description: "seed 004, lab-notes row k2: as k1 with tcp_abort_on_overflow=1: still no RST (the SYN is dropped before any request exists)"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+              server:
+                address: 10.77.0.2
+                sysctl:
+                  net.ipv4.tcp_abort_on_overflow: 1
+                  net.ipv4.tcp_syncookies: 1
+                listen:
+                  - { port: 8080, backlog: 10, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - name: crowd
+                from: client
+                to: server:8080
+                kind: connect
+                count: 100
+                concurrency: 100
+                spacing: 0.2ms
+                hold: 4.5s
+                timeout: 4.5s
+            observe:
+              - at: 0.5s                      # the lab's "listen_t0.5s"
+              - at: end
+            # RESULT exp=k2_accept_never_abort1 abort_on_overflow=1 syncookies=1 accept_every=0s listen_t0.5s=Recv-Q=11,Send-Q=10
+            #        server_rst_sent=no listen_overflows_gt0=yes client_resets_gt0=no server_out_rsts=0
+            #        listen_overflows=445 listen_drops=445 syncookies_sent=0 no_reply=11 syn_pending=89
+            #        (identical in every run)
+            expect:
+              workloads.crowd.outcomes.connected: 11          # no_reply=11
+              workloads.crowd.outcomes.ETIMEDOUT: 89          # syn_pending=89
+              snapshots.0.5s.hosts.server.listeners.8080.recv_q: 11
+              snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
+              snapshots.0.5s.hosts.client.states.ESTAB: 11
+              snapshots.0.5s.hosts.client.states.SYN-SENT: 89
+              counters.server.TcpExtListenOverflows: 445
+              counters.server.TcpExtListenDrops: 445
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpOutRsts: 0                   # server_rst_sent=no
+
+            """#,
+        ),
+        (
             "seed004-l1-synq-b128-s128-m512",
             #"""
             # Lab-notes row l1, `bash seed-lab.sh l1_synq_b128_s128_m512`:

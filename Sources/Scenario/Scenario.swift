@@ -307,6 +307,10 @@ public struct ConnectSpec: Sendable, Equatable {
     public var interval: Nanos
     /// `timeout` for each connect (SO_SNDTIMEO); nil waits for the kernel's SYN retries.
     public var timeout: Nanos?
+    /// Time between the launches of the first `concurrency` connects (0: all at once). A
+    /// Python loop of non-blocking connects over veth finishes each handshake before the next
+    /// (lab-notes k2), which spacing reproduces. Extension of design.md.
+    public var spacing: Nanos = 0
 
     public init(
         count: Int, concurrency: Int = 1, hold: Nanos = 0, close: CloseMode = .fin, bind: BindSpec? = nil,

@@ -19,7 +19,10 @@ struct Validator {
         ("curl", ["count", "interval", "http", "header", "close", "timeout", "startup", "reuse_connection"]),
         (
             "connect",
-            ["count", "concurrency", "hold", "close", "bind", "fill", "rounds", "interval", "timeout"]
+            [
+                "count", "concurrency", "hold", "close", "bind", "fill", "rounds", "interval", "timeout",
+                "spacing",
+            ]
         ),
         ("rate", ["rate", "duration", "http", "header", "close", "timeout"]),
         ("synflood", ["count", "rate", "duration"]),
@@ -624,6 +627,7 @@ struct Validator {
         if let n = f.value("fill") { spec.fill = try bool(n, f.label("fill")) }
         if let n = f.value("rounds") { spec.rounds = try int(n, f.label("rounds"), 1...Int.max) }
         if let n = f.value("interval") { spec.interval = try duration(n, f.label("interval")) }
+        if let n = f.value("spacing") { spec.spacing = try duration(n, f.label("spacing")) }
         spec.timeout = try timeout(f)
         return spec
     }

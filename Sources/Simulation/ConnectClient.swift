@@ -27,6 +27,8 @@ final class ConnectClient: Workload, Application {
     }
     private var slots: [Slot?] = []
     private static let roundToken: UInt32 = 1
+    /// One launch of a spaced initial wave.
+    private static let launchToken: UInt32 = 0
 
     private static func token(_ slot: Int, hold: Bool) -> UInt32 { UInt32(slot) << 1 + (hold ? 1 : 0) + 2 }
 
@@ -53,6 +55,10 @@ final class ConnectClient: Workload, Application {
         held.removeAll()
         if c.fill {
             launch(stack: &stack, io: &io)
+        } else if c.spacing > 0 {
+            for k in 0..<min(c.concurrency, c.count) {
+                io.after(Nanos(k) * c.spacing, app: id, token: ConnectClient.launchToken)
+            }
         } else {
             for _ in 0..<min(c.concurrency, c.count) { launch(stack: &stack, io: &io) }
         }
@@ -148,6 +154,10 @@ final class ConnectClient: Workload, Application {
     func timer(_ t: UInt32, stack: inout HostStack, io: inout AppIO) {
         if t == ConnectClient.roundToken {
             beginRound(stack: &stack, io: &io)
+            return
+        }
+        if t == ConnectClient.launchToken {
+            launch(stack: &stack, io: &io)
             return
         }
         let s = Int((t - 2) >> 1)
