@@ -64,7 +64,31 @@ private struct JSONForm: Encodable {
         for hc in r.counters { try encodeCounts(hc.values, into: &cc, key: hc.host) }
         var series = c.nestedContainer(keyedBy: Key.self, forKey: Key("series"))
         try series.encode(r.series.time, forKey: Key("time_s"))
-        _ = series.nestedContainer(keyedBy: Key.self, forKey: Key("hosts"))
+        var hosts = series.nestedContainer(keyedBy: Key.self, forKey: Key("hosts"))
+        for h in r.series.hosts {
+            var hc = hosts.nestedContainer(keyedBy: Key.self, forKey: Key(h.host))
+            try encodeSeries(h.states, into: &hc, key: "states")
+            try encodeSeries(h.ports, into: &hc, key: "ports")
+            var lc = hc.nestedContainer(keyedBy: Key.self, forKey: Key("listeners"))
+            for l in h.listeners {
+                var one = lc.nestedContainer(keyedBy: Key.self, forKey: Key(String(l.port)))
+                try one.encode(l.backlog, forKey: Key("backlog"))
+                try one.encode(l.recvQ, forKey: Key("recv_q"))
+                try one.encode(l.synRecv, forKey: Key("syn_recv"))
+            }
+            try encodeSeries(h.counters, into: &hc, key: "counters")
+        }
+        if !r.series.workloads.isEmpty {
+            var wc = series.nestedContainer(keyedBy: Key.self, forKey: Key("workloads"))
+            for w in r.series.workloads { try encodeSeries(w.outcomes, into: &wc, key: w.workload) }
+        }
+    }
+
+    private func encodeSeries(_ items: [NamedSeries], into c: inout KeyedEncodingContainer<Key>, key: String)
+        throws
+    {
+        var o = c.nestedContainer(keyedBy: Key.self, forKey: Key(key))
+        for item in items { try o.encode(item.values, forKey: Key(item.name)) }
     }
 
     private func encodeCounts(_ items: [Outcome], into c: inout KeyedEncodingContainer<Key>, key: String)

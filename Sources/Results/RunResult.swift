@@ -135,10 +135,84 @@ public struct HostCounters: Sendable, Equatable {
     public func value(_ name: String) -> Int { values.first { $0.key == name }?.count ?? 0 }
 }
 
-/// Time series (issue 7 fills these; empty when the scenario asks for none).
+/// Time series sampled every `sample_every` (empty when the scenario asks for none): both
+/// engines sample at the same times (seconds since the start), with the same keys.
 public struct Series: Sendable, Equatable {
+    /// Sample times in seconds since the start of the run.
     public var time: [Double]
-    public init(time: [Double] = []) { self.time = time }
+    /// Per host, in scenario order.
+    public var hosts: [HostSeries]
+    /// Per workload, in scenario order: outcomes in each interval (ending at each sample).
+    public var workloads: [WorkloadSeries]
+
+    public init(time: [Double] = [], hosts: [HostSeries] = [], workloads: [WorkloadSeries] = []) {
+        self.time = time
+        self.hosts = hosts
+        self.workloads = workloads
+    }
+
+    public var isEmpty: Bool { time.isEmpty }
+}
+
+/// One named series of integer samples, aligned with ``Series/time``.
+public struct NamedSeries: Sendable, Equatable {
+    public var name: String
+    public var values: [Int]
+    public init(_ name: String, _ values: [Int]) {
+        self.name = name
+        self.values = values
+    }
+}
+
+/// One host's samples.
+public struct HostSeries: Sendable, Equatable {
+    public var host: String
+    /// ss state name -> count at each sample (states never seen are left out), in ss order.
+    public var states: [NamedSeries]
+    /// Ports held (connected or TIME-WAIT) per outbound destination group, named
+    /// "SRC>DST:PORT" (EP-6: the unit of exhaustion), sorted by name.
+    public var ports: [NamedSeries]
+    /// Per listener port: accept queue (Recv-Q) and SYN-RECV at each sample, sorted by port.
+    public var listeners: [ListenerSeries]
+    /// Counter deltas over each interval, nstat names, counters that never moved left out.
+    public var counters: [NamedSeries]
+
+    public init(
+        host: String, states: [NamedSeries] = [], ports: [NamedSeries] = [], listeners: [ListenerSeries] = [],
+        counters: [NamedSeries] = []
+    ) {
+        self.host = host
+        self.states = states
+        self.ports = ports
+        self.listeners = listeners
+        self.counters = counters
+    }
+}
+
+/// One listener's queues over time.
+public struct ListenerSeries: Sendable, Equatable {
+    public var port: Int
+    /// The listen() backlog after the somaxconn clamp (the accept queue's limit is this + 1).
+    public var backlog: Int
+    public var recvQ: [Int]
+    public var synRecv: [Int]
+    public init(port: Int, backlog: Int, recvQ: [Int], synRecv: [Int]) {
+        self.port = port
+        self.backlog = backlog
+        self.recvQ = recvQ
+        self.synRecv = synRecv
+    }
+}
+
+/// One workload's outcomes per interval.
+public struct WorkloadSeries: Sendable, Equatable {
+    public var workload: String
+    /// Outcome key -> count in each interval, sorted by key.
+    public var outcomes: [NamedSeries]
+    public init(workload: String, outcomes: [NamedSeries]) {
+        self.workload = workload
+        self.outcomes = outcomes
+    }
 }
 
 /// The ss state names in the order `ss` and the reports list them.
