@@ -6,6 +6,21 @@ import Scenario
 public protocol AgentObserver: Sendable {
     func snapshot() -> (states: [String: Int], listeners: [AgentListener])
     func counters() -> [String: Int64]
+    /// A time-series sample; `portRange` is the host's ip_local_port_range.
+    func sample(portRange: ClosedRange<Int>) -> AgentSample
+}
+
+extension AgentObserver {
+    /// Without a socket dump: states, listener queues and counters only.
+    public func sample(portRange: ClosedRange<Int>) -> AgentSample {
+        let s = snapshot()
+        return AgentSample(
+            states: s.states, ports: [:],
+            listeners: s.listeners.map {
+                AgentSampleListener(port: $0.port, backlog: $0.sendQ, recvQ: $0.recvQ, synRecv: 0)
+            },
+            counters: counters())
+    }
 }
 
 /// The in-namespace agent: one scenario host's listeners and workloads with real sockets,
@@ -91,6 +106,10 @@ public enum Agent {
                 writer.send(.snapshot(id: id, states: s.states, listeners: s.listeners))
             case .counters(let id):
                 writer.send(.counters(id: id, values: observer.counters()))
+            case .sample(let id):
+                let s = scenario.host(named: host)?.sysctls
+                let range = Int(s?.portRangeLow ?? 32768)...Int(s?.portRangeHigh ?? 60999)
+                writer.send(.sample(id: id, sample: observer.sample(portRange: range)))
             case .stop:
                 return 0
             }

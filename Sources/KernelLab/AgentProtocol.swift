@@ -16,6 +16,8 @@ public enum AgentCommand: Codable, Sendable, Equatable {
     case snapshot(id: Int)
     /// Report the namespace's counters (/proc/net/netstat, /proc/net/snmp) with this id.
     case counters(id: Int)
+    /// Report one time-series sample (sockets, listener queues, ports held, counters).
+    case sample(id: Int)
     /// Close everything and exit.
     case stop
 }
@@ -35,12 +37,50 @@ public enum AgentEvent: Codable, Sendable, Equatable {
     case snapshot(id: Int, states: [String: Int], listeners: [AgentListener])
     /// The answer to `counters`: nstat name -> absolute value.
     case counters(id: Int, values: [String: Int64])
+    /// The answer to `sample`.
+    case sample(id: Int, sample: AgentSample)
     /// Something went wrong inside the agent; the engine stops the run with this message.
     case failure(message: String)
 }
 
 /// A listening socket as `ss -lnt` shows it: the result contract's own type.
 public typealias AgentListener = ListenerSnapshot
+
+/// One time-series sample of a namespace (issue 7): what the simulator samples too.
+public struct AgentSample: Codable, Sendable, Equatable {
+    /// ss state name -> count.
+    public var states: [String: Int]
+    /// Ports held per "SRC>DST:PORT" group: sockets whose local port is in the ephemeral range
+    /// and not a listening port.
+    public var ports: [String: Int]
+    /// Listener port -> backlog, Recv-Q and SYN-RECV.
+    public var listeners: [AgentSampleListener]
+    /// nstat name -> absolute value.
+    public var counters: [String: Int64]
+
+    public init(
+        states: [String: Int], ports: [String: Int], listeners: [AgentSampleListener],
+        counters: [String: Int64]
+    ) {
+        self.states = states
+        self.ports = ports
+        self.listeners = listeners
+        self.counters = counters
+    }
+}
+
+public struct AgentSampleListener: Codable, Sendable, Equatable {
+    public var port: Int
+    public var backlog: Int
+    public var recvQ: Int
+    public var synRecv: Int
+    public init(port: Int, backlog: Int, recvQ: Int, synRecv: Int) {
+        self.port = port
+        self.backlog = backlog
+        self.recvQ = recvQ
+        self.synRecv = synRecv
+    }
+}
 
 /// Encodes and decodes protocol lines.
 public enum AgentWire {

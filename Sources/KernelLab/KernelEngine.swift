@@ -25,8 +25,12 @@ public struct KernelEngine: Sendable {
 
     public init() {}
 
-    public func run(_ scenario: Scenario, source: Source, progress: Progress? = nil) throws(LabError)
-        -> RunResult
+    /// - Parameter sampleTimes: when to take time-series samples (seconds since the start);
+    ///   the simulator's sample times, so that both engines' series line up.
+    public func run(
+        _ scenario: Scenario, source: Source, progress: Progress? = nil, sampleTimes: [Double] = []
+    )
+        throws(LabError) -> RunResult
     {
         guard scenario.network.loss == 0 else {
             throw LabError(
@@ -40,6 +44,7 @@ public struct KernelEngine: Sendable {
         defer { SignalPipe.uninstall() }
         try lab.create(scenario)
         var session = Session(scenario: scenario, lab: lab, progress: progress)
+        session.sampleTimes = sampleTimes
         defer { session.shutDown() }
         defer { lab.remove() }
         try session.start(source)
@@ -107,7 +112,11 @@ struct Session {
     var started: Set<String> = []
     var finished: [String: Double] = [:]
 
-    enum Action { case start(Int), observe(Int), stop }
+    enum Action { case start(Int), observe(Int), sample(Int), stop }
+    var sampleTimes: [Double] = []
+    /// Per sample id: its time and each workload's outcome totals when it was requested.
+    var sampleRequests: [Int: (time: Double, outcomes: [String: [String: Int]])] = [:]
+    var sampleReplies: [Int: [String: AgentSample]] = [:]
     var agenda: [(Double, Action)] = []
     var t0 = 0.0
     var endTime: Double? = nil
@@ -154,6 +163,7 @@ struct Session {
             if case .at(let t) = p { agenda.append((Double(t) / 1e9, .observe(k))) }
         }
         if let d = scenario.duration { stopTime = Double(d) / 1e9 }
+        for (k, t) in sampleTimes.enumerated() { agenda.append((t, .sample(k))) }
         if scenario.workloads.isEmpty { allFinished(at: 0) }
         var lastProgress = 0.0
         while true {
@@ -163,8 +173,11 @@ struct Session {
                 agenda.removeFirst()
                 try perform(action, at: now)
             }
-            let awaited = snapshotLabels.keys.contains { (snapshotReplies[$0]?.count ?? 0) < agents.count }
-            if let stop = stopTime, now >= stop, !awaited { break }
+            let awaited =
+                snapshotLabels.keys.contains { (snapshotReplies[$0]?.count ?? 0) < agents.count }
+                || sampleRequests.keys.contains { (sampleReplies[$0]?.count ?? 0) < agents.count }
+            let lastSample = sampleTimes.last ?? 0
+            if let stop = stopTime, now >= max(stop, lastSample), !awaited { break }
             if let p = progress, now - lastProgress >= 0.5 {
                 lastProgress = now
                 p(now, scenario.workloads.map(\.name).filter { started.contains($0) && finished[$0] == nil })
@@ -189,6 +202,11 @@ struct Session {
             nextID += 1
             snapshotLabels[id] = (scenario.observe[k].label, now)
             for a in agents { try send(.snapshot(id: id), to: a.host) }
+        case .sample(let k):
+            let id = nextID
+            nextID += 1
+            sampleRequests[id] = (sampleTimes[k], tallies.mapValues(\.outcomes))
+            for a in agents { try send(.sample(id: id), to: a.host) }
         case .stop:
             stopTime = now
         }
@@ -217,6 +235,8 @@ struct Session {
             snapshotReplies[id, default: [:]][host] = (states, listeners)
         case .counters(let id, let values):
             countersReplies[id, default: [:]][host] = values
+        case .sample(let id, let sample):
+            sampleReplies[id, default: [:]][host] = sample
         case .ready(let h):
             ready.insert(h)
         case .failure:
@@ -383,9 +403,24 @@ struct Session {
             }
             return HostCounters(host: h.name, values: deltas.sorted { $0.key < $1.key })
         }
+        var builder = SeriesBuilder(
+            hosts: scenario.hosts.map(\.name), workloads: scenario.workloads.map(\.name),
+            baseline: scenario.hosts.map { before[$0.name] ?? [:] })
+        for (id, request) in sampleRequests.sorted(by: { $0.key < $1.key }) {
+            guard let replies = sampleReplies[id] else { continue }
+            let hosts = scenario.hosts.map { h -> SeriesBuilder.HostSample in
+                let s = replies[h.name] ?? AgentSample(states: [:], ports: [:], listeners: [], counters: [:])
+                var listeners: [Int: (backlog: Int, recvQ: Int, synRecv: Int)] = [:]
+                for l in s.listeners { listeners[l.port] = (l.backlog, l.recvQ, l.synRecv) }
+                return SeriesBuilder.HostSample(
+                    states: s.states, ports: s.ports, listeners: listeners,
+                    counters: s.counters.filter { $0.key.hasPrefix("Tcp") })
+            }
+            builder.add(time: request.time, hosts: hosts, outcomes: request.outcomes)
+        }
         return RunResult(
             scenario: scenario.name, engine: "kernel", kernel: kernelRelease(), workloads: workloads,
-            snapshots: ordered, counters: counters)
+            snapshots: ordered, counters: counters, series: builder.build())
     }
 }
 

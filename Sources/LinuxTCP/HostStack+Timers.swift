@@ -191,3 +191,34 @@ extension HostStack {
         return SocketSummary(states: states.map { (name: $0.0, count: $0.1) }, listeners: ls)
     }
 }
+
+extension HostStack {
+    /// Each listener's port, backlog, accept-queue length (Recv-Q) and SYN-RECV requests.
+    public func listenerQueues() -> [(port: Int, backlog: Int, recvQ: Int, synRecv: Int)] {
+        var synRecv = Array(repeating: 0, count: listeners.count)
+        for q in requests where q.live && q.listener >= 0 { synRecv[Int(q.listener)] += 1 }
+        return listeners.indices.map {
+            (Int(listeners[$0].port), listeners[$0].backlog, listeners[$0].acceptQueueLength, synRecv[$0])
+        }
+    }
+
+    /// Ports held per outbound destination group (EP-6): sockets and timewait sockets whose
+    /// local port is in `ip_local_port_range` and is not a listening port, grouped by
+    /// (local address, remote address, remote port). The kernel engine counts the same way from
+    /// sock_diag, so the two line up.
+    public func portsHeld() -> [(source: IPv4Address, destination: IPv4Address, port: UInt16, count: Int)] {
+        var groups: [PortAllocator.DestinationKey: Int] = [:]
+        func add(_ t: FourTuple) {
+            guard t.localPort >= sysctls.portRangeLow, t.localPort <= sysctls.portRangeHigh,
+                listenerByPort[Int(t.localPort)] < 0
+            else { return }
+            groups[
+                .init(source: t.localAddress, destination: t.remoteAddress, port: t.remotePort), default: 0] +=
+                1
+        }
+        for s in sockets where s.live && s.state != .listen { add(s.tuple) }
+        for w in timeWaits where w.live { add(w.tuple) }
+        return groups.map { ($0.key.source, $0.key.destination, $0.key.port, $0.value) }
+            .sorted { ($0.source, $0.destination, $0.port) < ($1.source, $1.destination, $1.port) }
+    }
+}

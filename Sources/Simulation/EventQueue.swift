@@ -12,6 +12,8 @@ enum EventKind: UInt8 {
     case startWorkload
     /// Take snapshot `a`.
     case observe
+    /// Take a time-series sample.
+    case sample
 }
 
 /// One scheduled event: small and bitwise-copyable (conventions: no class, closure or String).

@@ -57,6 +57,7 @@ struct Simulator {
     var io = AppIO()
     var netRNG: SplitMix64
     var snapshots: [String: Snapshot] = [:]
+    var series: SeriesBuilder? = nil
     var endTime: Nanos? = nil
     var stopTime: Nanos? = nil
     var now: Nanos = 0
@@ -79,6 +80,8 @@ struct Simulator {
             process(e)
         }
         if let stop = stopTime { now = max(now, stop) }
+        // The last interval ends when the run stops, so the series adds up to the totals.
+        if series != nil, let last = series?.lastTime, Double(now) / 1e9 > last + 1e-9 { takeSample(at: now) }
         if endTime == nil {
             // Only a `duration` can stop a run before its workloads finish.
             endTime = now
@@ -144,6 +147,12 @@ struct Simulator {
             }
         }
         if let d = scenario.duration { stopTime = d }
+        if scenario.sampleEvery != nil {
+            series = SeriesBuilder(
+                hosts: scenario.hosts.map(\.name), workloads: scenario.workloads.map(\.name),
+                baseline: scenario.hosts.map { _ in [:] })
+            queue.schedule(Event(time: 0, seq: 0, kind: .sample, timer: .retransmit, host: 0, a: 0, b: 0))
+        }
         if workloads.isEmpty { workloadsAllFinished() }
     }
 
@@ -171,6 +180,13 @@ struct Simulator {
             h = workloads[Int(e.a)].host
         case .observe:
             takeSnapshot(Int(e.a), at: e.time)
+            return
+        case .sample:
+            takeSample(at: e.time)
+            if let p = scenario.sampleEvery {
+                queue.schedule(
+                    Event(time: e.time + p, seq: 0, kind: .sample, timer: .retransmit, host: 0, a: 0, b: 0))
+            }
             return
         }
         drain(host: h)
@@ -314,6 +330,35 @@ struct Simulator {
         snapshots[label] = Snapshot(at: label, time: (Double(t) / 1e6).rounded() / 1e3, hosts: hosts)
     }
 
+    /// One time-series sample of every host (states, ports per destination group, listener
+    /// queues, counters) and every workload's outcomes so far.
+    mutating func takeSample(at t: Nanos) {
+        let hosts = scenario.hosts.indices.map { h -> SeriesBuilder.HostSample in
+            let summary = stacks[h].summary()
+            var ports: [String: Int] = [:]
+            for g in stacks[h].portsHeld() {
+                ports[
+                    SeriesBuilder.portGroup(
+                        source: "\(g.source)", destination: "\(g.destination)", port: Int(g.port))] =
+                    g.count
+            }
+            var listeners: [Int: (backlog: Int, recvQ: Int, synRecv: Int)] = [:]
+            for l in stacks[h].listenerQueues() { listeners[l.port] = (l.backlog, l.recvQ, l.synRecv) }
+            var counters: [String: Int64] = [:]
+            for c in stacks[h].counters.nonZero { counters[c.name] = c.value }
+            return SeriesBuilder.HostSample(
+                states: Dictionary(uniqueKeysWithValues: summary.states.map { ($0.name, $0.count) }),
+                ports: ports,
+                listeners: listeners, counters: counters)
+        }
+        var outcomes: [String: [String: Int]] = [:]
+        for w in workloads {
+            outcomes[w.spec.name] = Dictionary(
+                uniqueKeysWithValues: w.recorder.outcomes.map { (Recorder.name($0.key), $0.value) })
+        }
+        series?.add(time: Double(t) / 1e9, hosts: hosts, outcomes: outcomes)
+    }
+
     // MARK: result
 
     func collect() -> RunResult {
@@ -350,7 +395,7 @@ struct Simulator {
         }
         return RunResult(
             scenario: scenario.name, engine: "simulator", kernel: scenario.kernel.name, workloads: wls,
-            snapshots: snaps, counters: counters)
+            snapshots: snaps, counters: counters, series: series?.build() ?? Series())
     }
 }
 

@@ -45,8 +45,7 @@ struct CompareCommand: ParsableCommand {
                 throw CommandFailure.bad(
                     "\(scenario.source): the simulator could not run it: \(error.description)")
             }
-            let expected = sim.snapshots.map(\.time).max() ?? 0
-            let kernel = try KernelRun.run(scenario, argument: name, overrides: [], expected: expected)
+            let kernel = try KernelRun.run(scenario, argument: name, overrides: [], simulated: sim)
             let c = Comparison(simulator: sim, kernel: kernel, expectations: scenario.expect)
             print(
                 ComparisonReport.render(

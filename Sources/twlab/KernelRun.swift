@@ -7,9 +7,12 @@ import Scenario
 /// terminal, errors as one line and exit code 2, Ctrl-C as 130 after cleanup.
 enum KernelRun {
     /// `expected`: how long the run should take (from the simulator), for the progress line.
-    static func run(_ scenario: Scenario, argument: String, overrides: [String], expected: Double?) throws
+    /// `simulated`: the simulator's result for the same scenario: its duration drives the
+    /// progress line and its sample times the kernel's samples, so that the series line up.
+    static func run(_ scenario: Scenario, argument: String, overrides: [String], simulated: RunResult) throws
         -> RunResult
     {
+        let expected = simulated.snapshots.map(\.time).max() ?? simulated.series.time.last
         var arg = argument
         if arg.hasSuffix(".yaml") || arg.hasSuffix(".yml") || arg.contains("/") {
             var buf = [CChar](repeating: 0, count: Int(PATH_MAX))
@@ -26,7 +29,8 @@ enum KernelRun {
         defer { if showProgress { Terminal.writeRaw("\r\u{1B}[2K") } }
         do {
             return try KernelEngine().run(
-                scenario, source: .init(argument: arg, overrides: overrides), progress: progress)
+                scenario, source: .init(argument: arg, overrides: overrides), progress: progress,
+                sampleTimes: simulated.series.time)
         } catch {
             if error.wasInterrupted {
                 throw CommandFailure(code: 130, message: error.message)

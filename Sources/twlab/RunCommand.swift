@@ -31,6 +31,9 @@ struct RunCommand: ParsableCommand {
             valueName: "key=value"))
     var overrides: [String] = []
 
+    @Option(help: "Sample a time series every DURATION (e.g. 100ms), as sample_every in the scenario.")
+    var sample: String?
+
     @Option(help: "Use this seed instead of the scenario's.")
     var seed: UInt64?
 
@@ -41,7 +44,8 @@ struct RunCommand: ParsableCommand {
         guard engine == "simulator" || engine == "kernel" else {
             throw CommandFailure.bad("unknown engine '\(engine)' (expected simulator or kernel)")
         }
-        let sets = overrides + (seed.map { ["seed=\($0)"] } ?? [])
+        let sets =
+            overrides + (seed.map { ["seed=\($0)"] } ?? []) + (sample.map { ["sample_every=\($0)"] } ?? [])
         let modified = !sets.isEmpty
         if check && modified {
             throw CommandFailure.bad(
@@ -67,8 +71,7 @@ struct RunCommand: ParsableCommand {
                 "\(scenario.source): the simulator could not run it: \(oneLine(error.description))")
         }
         if engine == "kernel" {
-            let expected = result.snapshots.map(\.time).max()
-            result = try KernelRun.run(scenario, argument: self.scenario, overrides: sets, expected: expected)
+            result = try KernelRun.run(scenario, argument: self.scenario, overrides: sets, simulated: result)
         }
 
         let verdicts = modified ? [] : scenario.expect.map { $0.check(result) }
