@@ -1,4 +1,5 @@
 import Glibc
+import LinuxTCP
 import Results
 import Scenario
 
@@ -27,11 +28,12 @@ public struct KernelEngine: Sendable {
 
     /// - Parameter sampleTimes: when to take time-series samples (seconds since the start);
     ///   the simulator's sample times, so that both engines' series line up.
+    /// - Parameter deadline: stop by then (seconds), whatever is still running: a workload the
+    ///   simulator leaves pending would otherwise keep a kernel run going for ever.
     public func run(
-        _ scenario: Scenario, source: Source, progress: Progress? = nil, sampleTimes: [Double] = []
-    )
-        throws(LabError) -> RunResult
-    {
+        _ scenario: Scenario, source: Source, progress: Progress? = nil, sampleTimes: [Double] = [],
+        deadline: Double? = nil
+    ) throws(LabError) -> RunResult {
         guard scenario.network.loss == 0 else {
             throw LabError(
                 "\(scenario.source): network.loss needs netem, which the kernel engine does not use; run with loss 0"
@@ -45,8 +47,10 @@ public struct KernelEngine: Sendable {
         try lab.create(scenario)
         var session = Session(scenario: scenario, lab: lab, progress: progress)
         session.sampleTimes = sampleTimes
-        defer { session.shutDown() }
+        session.deadline = deadline
+        // Defers run last-first: stop the agents gracefully, then remove the namespaces.
         defer { lab.remove() }
+        defer { session.shutDown() }
         try session.start(source)
         return try session.drive()
     }
@@ -114,6 +118,7 @@ struct Session {
 
     enum Action { case start(Int), observe(Int), sample(Int), stop }
     var sampleTimes: [Double] = []
+    var deadline: Double? = nil
     /// Per sample id: its time and each workload's outcome totals when it was requested.
     var sampleRequests: [Int: (time: Double, outcomes: [String: [String: Int]])] = [:]
     var sampleReplies: [Int: [String: AgentSample]] = [:]
@@ -164,6 +169,7 @@ struct Session {
         }
         if let d = scenario.duration { stopTime = Double(d) / 1e9 }
         for (k, t) in sampleTimes.enumerated() { agenda.append((t, .sample(k))) }
+        if let d = deadline { agenda.append((d, .stop)) }
         if scenario.workloads.isEmpty { allFinished(at: 0) }
         var lastProgress = 0.0
         while true {
@@ -208,7 +214,7 @@ struct Session {
             sampleRequests[id] = (sampleTimes[k], tallies.mapValues(\.outcomes))
             for a in agents { try send(.sample(id: id), to: a.host) }
         case .stop:
-            stopTime = now
+            stopTime = min(stopTime ?? now, now)
         }
     }
 
@@ -405,7 +411,8 @@ struct Session {
         }
         var builder = SeriesBuilder(
             hosts: scenario.hosts.map(\.name), workloads: scenario.workloads.map(\.name),
-            baseline: scenario.hosts.map { before[$0.name] ?? [:] })
+            baseline: scenario.hosts.map { before[$0.name] ?? [:] },
+            counterNames: Counter.allCases.map(\.nstatName), portGroups: scenario.seriesPortGroups)
         for (id, request) in sampleRequests.sorted(by: { $0.key < $1.key }) {
             guard let replies = sampleReplies[id] else { continue }
             let hosts = scenario.hosts.map { h -> SeriesBuilder.HostSample in

@@ -112,7 +112,8 @@ public struct Lab: Sendable {
     public static func stale() -> [String] {
         namespaces().filter { name in
             let rest = name.dropFirst("twlab-".count)
-            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]) else { return true }
+            // Only names twlab itself makes (twlab-<pid>-…); anything else is not ours to remove.
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]) else { return false }
             return !isTwlab(pid)
         }
     }

@@ -21,8 +21,12 @@ struct ChildProcess {
     {
         var inPipe: [Int32] = [0, 0]
         var outPipe: [Int32] = [0, 0]
-        guard pipe(&inPipe) == 0, pipe(&outPipe) == 0 else {
-            throw LabError("pipe: \(String(cString: strerror(errno)))")
+        guard pipe(&inPipe) == 0 else { throw LabError("pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&outPipe) == 0 else {
+            let e = errno
+            close(inPipe[0])
+            close(inPipe[1])
+            throw LabError("pipe: \(String(cString: strerror(e)))")
         }
         // Our ends must not leak into other children (dup2 into 0/1/2 clears the flag there).
         for fd in inPipe + outPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }

@@ -5,7 +5,7 @@ public enum Counter: Int, CaseIterable, Sendable {
     case pawsActive, pawsEstab, pawsTimewait
     case listenOverflows, listenDrops, reqQFullDrop, reqQFullDoCookies
     case syncookiesSent, syncookiesRecv, syncookiesFailed, embryonicRsts
-    case abortOnData, abortOnClose, abortOnTimeout, abortOnSyn
+    case abortOnData, abortOnClose, abortOnTimeout
     case timeouts, synRetrans, lossProbes, challengeACK, synChallenge
     case ackSkippedTimeWait, ackSkippedSynRecv, ackSkippedFinWait2
 
@@ -36,7 +36,6 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .abortOnData: "TcpExtTCPAbortOnData"
         case .abortOnClose: "TcpExtTCPAbortOnClose"
         case .abortOnTimeout: "TcpExtTCPAbortOnTimeout"
-        case .abortOnSyn: "TcpExtTCPAbortOnSyn"
         case .timeouts: "TcpExtTCPTimeouts"
         case .synRetrans: "TcpExtTCPSynRetrans"
         case .lossProbes: "TcpExtTCPLossProbes"

@@ -140,8 +140,9 @@ extension HostStack {
             s.tsRecent = tw.tsRecent
             s.tsRecentStamp = tw.tsRecentStamp
             counters.bump(.twRecycled)
-            // The port's bucket ownership and the destination bit pass from the TW to the socket.
-            killTimeWait(w, releasePort: false)
+            // Autobind: the port's bucket ownership and destination bit pass from the TW to the
+            // socket. Explicit bind: the socket already owns the port, so the TW's share goes.
+            killTimeWait(w, releasePort: !autobound)
             if autobound { ports.setHeld(s.destination, tuple.localPort, true) }
         } else {
             s.iss = secureISN(tuple, now: now)
@@ -207,7 +208,9 @@ extension HostStack {
         sockets[Int(i)] = s
         switch s.state {
         case .synSent:
-            // CL-1: no packet, the port is released.
+            // CL-1: no packet, the port is released. SO_LINGER {1,0} still counts (CL-3:
+            // __tcp_close counts TCPAbortOnData for it whatever the state).
+            if linger0 { counters.bump(.abortOnData) }
             cancelRetransmit(i)
             destroy(i)
             return
@@ -278,16 +281,22 @@ extension HostStack {
     public mutating func accept(listener l: Int32, app: UInt32, now: Nanos, out: inout Effects)
         -> SocketHandle?
     {
-        var L = listeners[Int(l)]
-        guard L.acceptQueueLength > 0 else { return nil }
-        let i = L.acceptQueue[L.head]
-        L.head += 1
-        if L.head > 64 && L.head * 2 > L.acceptQueue.count {
-            L.acceptQueue.removeFirst(L.head)
-            L.head = 0
-        }
-        listeners[Int(l)] = L
-        sockets[Int(i)].inAcceptQueue = false
+        var i: UInt32 = 0
+        repeat {
+            var L = listeners[Int(l)]
+            guard L.acceptQueueLength > 0 else { return nil }
+            i = L.acceptQueue[L.head]
+            L.head += 1
+            if L.head > 64 && L.head * 2 > L.acceptQueue.count {
+                L.acceptQueue.removeFirst(L.head)
+                L.head = 0
+            }
+            listeners[Int(l)] = L
+            sockets[Int(i)].inAcceptQueue = false
+            // A child reset while it waited: the kernel's accept() returns it and the first
+            // read fails; the model's servers would only close it, so it is dropped here.
+            if !sockets[Int(i)].live { freeSockets.append(i) }
+        } while !sockets[Int(i)].live
         sockets[Int(i)].app = app
         let s = sockets[Int(i)]
         if s.unreadBytes > 0 {

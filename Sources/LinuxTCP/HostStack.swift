@@ -217,19 +217,21 @@ public struct HostStack: Sendable {
         sockets[Int(i)].live = false
         sockets[Int(i)].state = .closed
         sockets[Int(i)].generation &+= 1
-        freeSockets.append(i)
+        // A child reset while queued stays in the accept queue (Recv-Q counts it); its slot is
+        // freed when accept() takes it, so the queue never points at a reused slot.
+        if !sockets[Int(i)].inAcceptQueue { freeSockets.append(i) }
     }
 
     /// `tcp_time_wait()`: swap full socket `i` for a timewait socket in the given substate,
     /// or close it outright when `tcp_max_tw_buckets` is reached (TW-6).
     mutating func enterTimeWait(_ i: UInt32, finWait2: Bool, timeout: Nanos, now: Nanos, out: inout Effects) {
         let s = sockets[Int(i)]
-        if s.hadRTTSample { provenPeers.insert(s.tuple.remoteAddress.value) }
         guard timeWaitCount < sysctls.tcpMaxTwBuckets else {
             counters.bump(.timeWaitOverflow)
             destroy(i)
             return
         }
+        if s.hadRTTSample { provenPeers.insert(s.tuple.remoteAddress.value) }
         let w = allocTimeWait(s.tuple)
         var tw = timeWaits[Int(w)]
         tw.finWait2 = finWait2

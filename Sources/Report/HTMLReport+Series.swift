@@ -210,12 +210,18 @@ extension HTMLReport {
     }
 
     /// Every named series the sources have under `pick`, first occurrence of each name.
+    /// The series of every source by name, leaving out those that are zero throughout in all of
+    /// them (the engines report fixed key sets: every state, every counter).
     private static func union(_ sources: [Source], _ pick: (Series) -> [NamedSeries]) -> [NamedSeries] {
         var out: [NamedSeries] = []
         for s in sources {
             for n in pick(s.series) where !out.contains(where: { $0.name == n.name }) { out.append(n) }
         }
-        return out
+        return out.filter { n in
+            sources.contains { s in
+                pick(s.series).first { $0.name == n.name }?.values.contains { $0 != 0 } ?? false
+            }
+        }
     }
 
     /// Names in byte order (`LC_ALL=C sort`), duplicates removed.

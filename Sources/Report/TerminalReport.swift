@@ -41,6 +41,8 @@ public enum TerminalReport {
         }
         let counters = countersSection(result.counters)
         if !counters.isEmpty { sections.append(counters) }
+        let sparklines = sparklineSection(result.series, style: style)
+        if !sparklines.isEmpty { sections.append(sparklines) }
         if !verdicts.isEmpty { sections.append(expectationsSection(verdicts, style: style)) }
 
         var text = ""

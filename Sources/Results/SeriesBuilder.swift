@@ -1,6 +1,8 @@
 /// Builds a ``Series`` from raw samples, the same way for both engines: counters and outcomes
-/// arrive as running totals and leave as deltas per interval; a key seen at any sample gets a
-/// value (0 when absent) at every sample.
+/// arrive as running totals and leave as deltas per interval. States, counters and port groups
+/// are fixed key sets (every ss state; the model's counters; the scenario's destination groups),
+/// so both engines' series have the same keys whatever timing catches; outcomes have the keys
+/// that occurred.
 public struct SeriesBuilder: Sendable {
     /// One host at one sample, as observed.
     public struct HostSample: Sendable {
@@ -26,6 +28,10 @@ public struct SeriesBuilder: Sendable {
 
     let hosts: [String]
     let workloads: [String]
+    /// Counters sampled, nstat names.
+    let counterNames: [String]
+    /// Per host, the destination groups to report ports for.
+    let portGroups: [[String]]
     /// Counter values at the start of the run, per host (the first interval's baseline).
     let baseline: [[String: Int64]]
     var times: [Double] = []
@@ -35,9 +41,14 @@ public struct SeriesBuilder: Sendable {
     /// The time of the latest sample.
     public var lastTime: Double? { times.last }
 
-    public init(hosts: [String], workloads: [String], baseline: [[String: Int64]]) {
+    public init(
+        hosts: [String], workloads: [String], baseline: [[String: Int64]], counterNames: [String],
+        portGroups: [[String]]
+    ) {
         self.hosts = hosts
         self.workloads = workloads
+        self.counterNames = counterNames
+        self.portGroups = portGroups
         self.baseline = baseline
     }
 
@@ -54,9 +65,8 @@ public struct SeriesBuilder: Sendable {
         var hostSeries: [HostSeries] = []
         for (h, name) in hosts.enumerated() {
             let column = samples.map { $0[h] }
-            let stateNames = ssStateOrder.filter { s in column.contains { ($0.states[s] ?? 0) > 0 } }
-            let states = stateNames.map { s in NamedSeries(s, column.map { $0.states[s] ?? 0 }) }
-            let portNames = Set(column.flatMap(\.ports.keys)).sorted()
+            let states = ssStateOrder.map { s in NamedSeries(s, column.map { $0.states[s] ?? 0 }) }
+            let portNames = h < portGroups.count ? portGroups[h] : []
             let ports = portNames.map { p in NamedSeries(p, column.map { $0.ports[p] ?? 0 }) }
             let listenerPorts = Set(column.flatMap(\.listeners.keys)).sorted()
             let listeners = listenerPorts.map { port -> ListenerSeries in
@@ -66,9 +76,8 @@ public struct SeriesBuilder: Sendable {
                     synRecv: column.map { $0.listeners[port]?.synRecv ?? 0 })
             }
             let base = h < baseline.count ? baseline[h] : [:]
-            let counterNames = Set(column.flatMap(\.counters.keys)).sorted()
             var counters: [NamedSeries] = []
-            for c in counterNames {
+            for c in counterNames.sorted() {
                 var previous = base[c] ?? 0
                 var deltas: [Int] = []
                 for s in column {
@@ -76,7 +85,7 @@ public struct SeriesBuilder: Sendable {
                     deltas.append(Int(v - previous))
                     previous = v
                 }
-                if deltas.contains(where: { $0 != 0 }) { counters.append(NamedSeries(c, deltas)) }
+                counters.append(NamedSeries(c, deltas))
             }
             hostSeries.append(
                 HostSeries(host: name, states: states, ports: ports, listeners: listeners, counters: counters)

@@ -9,6 +9,10 @@ enum Durations {
     ]
 
     static let examples = "e.g. 1.5s, 250ms, 100us, 2m, 1h, 3d"
+    /// The longest duration a scenario may write.
+    static let maxDuration: Nanos = 1000 * 86_400_000_000_000
+    /// The fastest rate a scenario may write.
+    static let maxRate: Double = 10_000_000
 
     /// Parses a duration exactly into integer nanoseconds; the error is a message without the
     /// value's name.
@@ -34,6 +38,8 @@ enum Durations {
             }
             return .failure(.init("'\(text)' is too large"))
         }
+        // Simulated clocks add durations to uptimes and timers: keep far from Int64's end.
+        guard n <= maxDuration else { return .failure(.init("'\(text)' is too long (at most 1000d)")) }
         return .success(n)
     }
 
@@ -54,10 +60,10 @@ enum Durations {
         case "h": per = 3600
         default: return .failure(.init("'\(text)' is not a rate (\(examplesRate))"))
         }
-        guard let d = Decimal.parse(String(parts[0])), let v = Double(String(parts[0])) else {
+        guard Decimal.parse(String(parts[0])) != nil, let v = Double(String(parts[0])) else {
             return .failure(.init("'\(text)' is not a rate (\(examplesRate))"))
         }
-        _ = d
+        guard v / per <= maxRate else { return .failure(.init("'\(text)' is too fast (at most 10000000/s)")) }
         return .success(v / per)
     }
 

@@ -405,3 +405,26 @@ private func trimmed(_ v: Double) -> String {
     if s.hasSuffix(".0") { s.removeLast(2) }
     return s
 }
+
+extension Scenario {
+    /// Per host, the outbound destination groups ("SRC>DST:PORT") its workloads connect to: the
+    /// `ports` keys of both engines' time series. A SYN flood holds no ports.
+    public var seriesPortGroups: [[String]] {
+        hosts.map { h in
+            var groups = Set<String>()
+            for w in workloads where w.from == h.name {
+                if case .synflood = w.kind { continue }
+                var source = h.addresses[0]
+                if w.to.address.isLoopback {
+                    source = w.to.address
+                } else if case .connect(let c) = w.kind, let a = c.bind?.address, a.value != 0 {
+                    source = a
+                }
+                groups.insert(
+                    SeriesBuilder.portGroup(
+                        source: "\(source)", destination: "\(w.to.address)", port: Int(w.to.port)))
+            }
+            return groups.sorted()
+        }
+    }
+}

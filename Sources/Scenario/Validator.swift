@@ -7,6 +7,7 @@ import Results
 /// no line of its own.
 struct Validator {
     let file: String
+    var readsExpectations = true
 
     static let topKeys = [
         "twlab", "name", "description", "kernel", "seed", "duration", "network", "hosts", "workloads",
@@ -248,7 +249,7 @@ struct Validator {
             sampleEvery = try self.duration(n, "sample_every", positive: true)
         }
         var expect: [Expectation] = []
-        if let n = top.value("expect") {
+        if readsExpectations, let n = top.value("expect") {
             expect = try expectations(n, hosts: hosts, workloads: workloads, observe: observe)
         }
 

@@ -39,7 +39,8 @@ final class ConnectClient: Workload, Application {
         super.init(index: index, spec: spec)
     }
 
-    override var inFlight: Int { open }
+    /// Connects not yet answered; held connections already counted as `connected`.
+    override var inFlight: Int { slots.reduce(0) { $0 + ($1.map { $0.established ? 0 : 1 } ?? 0) } }
 
     func start(io: inout AppIO) { io.after(0, app: id, token: ConnectClient.roundToken) }
 
@@ -54,18 +55,20 @@ final class ConnectClient: Workload, Application {
         roundSuccesses = 0
         held.removeAll()
         if c.fill {
-            launch(stack: &stack, io: &io)
+            if !launch(stack: &stack, io: &io) { endRound(stack: &stack, io: &io) }
         } else if c.spacing > 0 {
             for k in 0..<min(c.concurrency, c.count) {
                 io.after(Nanos(k) * c.spacing, app: id, token: ConnectClient.launchToken)
             }
         } else {
-            for _ in 0..<min(c.concurrency, c.count) { launch(stack: &stack, io: &io) }
+            for _ in 0..<min(c.concurrency, c.count) { startNext(stack: &stack, io: &io) }
+            endRoundIfDone(stack: &stack, io: &io)
         }
     }
 
-    private func launch(stack: inout HostStack, io: inout AppIO) {
-        guard launched < c.count else { return }
+    /// One connect() call; false when it failed at once (EADDRNOTAVAIL, EADDRINUSE).
+    private func launch(stack: inout HostStack, io: inout AppIO) -> Bool {
+        guard launched < c.count else { return false }
         launched += 1
         recorder.attempts += 1
         let r = stack.connect(
@@ -73,7 +76,7 @@ final class ConnectClient: Workload, Application {
         switch r {
         case .failure(let e):
             recorder.record(Recorder.code(e))
-            if c.fill { endRound(stack: &stack, io: &io) } else { slotFree(stack: &stack, io: &io) }
+            return false
         case .success(let h):
             let s = Int(h.index)
             if s >= slots.count {
@@ -82,16 +85,26 @@ final class ConnectClient: Workload, Application {
             slots[s] = Slot(handle: h, startedAt: io.now)
             open += 1
             if let to = c.timeout { io.after(to, app: id, token: Self.token(s, hold: false)) }
+            return true
         }
+    }
+
+    /// Fills one slot: connects until one is in flight or the count is used up. A loop, not
+    /// recursion: an exhausted port range fails thousands of connects in a row.
+    private func startNext(stack: inout HostStack, io: inout AppIO) {
+        while launched < c.count {
+            if launch(stack: &stack, io: &io) { return }
+        }
+    }
+
+    private func endRoundIfDone(stack: inout HostStack, io: inout AppIO) {
+        if launched >= c.count && open == 0 { endRound(stack: &stack, io: &io) }
     }
 
     /// A connection ended: start the next one, or end the round when none is left.
     private func slotFree(stack: inout HostStack, io: inout AppIO) {
-        if launched < c.count {
-            launch(stack: &stack, io: &io)
-        } else if open == 0 {
-            endRound(stack: &stack, io: &io)
-        }
+        startNext(stack: &stack, io: &io)
+        endRoundIfDone(stack: &stack, io: &io)
     }
 
     private func endRound(stack: inout HostStack, io: inout AppIO) {
@@ -124,10 +137,8 @@ final class ConnectClient: Workload, Application {
             slots[s]!.established = true
             if c.fill {
                 held.append(e.socket)
-                if held.count >= c.count {
+                if held.count >= c.count || !launch(stack: &stack, io: &io) {
                     endRound(stack: &stack, io: &io)
-                } else {
-                    launch(stack: &stack, io: &io)
                 }
             } else if c.hold > 0 {
                 slots[s]!.holdUntil = io.now + c.hold
@@ -157,7 +168,8 @@ final class ConnectClient: Workload, Application {
             return
         }
         if t == ConnectClient.launchToken {
-            launch(stack: &stack, io: &io)
+            startNext(stack: &stack, io: &io)
+            endRoundIfDone(stack: &stack, io: &io)
             return
         }
         let s = Int((t - 2) >> 1)

@@ -48,7 +48,11 @@ final class RateClient: Workload, Application {
         }
         // Per-attempt timeout: token = slot + 1 (generation checked).
         let slot = Int(t - 1) & 0xFFFFF
-        guard slot < live.count, live[slot] else { return }
+        // The slot may hold a later attempt by now: only the attempt this timer was armed for,
+        // i.e. one started `timeout` ago, times out.
+        guard slot < live.count, live[slot], let to = r.timeout, startedAt[slot] + to <= io.now else {
+            return
+        }
         let h = SocketHandle(index: UInt32(slot), generation: generation[slot])
         guard stack.state(h) != nil else { return }
         recorder.record(Recorder.code(.ETIMEDOUT))

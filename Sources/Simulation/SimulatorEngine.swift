@@ -129,7 +129,8 @@ struct Simulator {
             case .curl(let c): wl = CurlClient(id: id, host: hostIndex, index: k, spec: w, curl: c)
             case .connect(let c): wl = ConnectClient(id: id, host: hostIndex, index: k, spec: w, connect: c)
             case .rate(let r): wl = RateClient(id: id, host: hostIndex, index: k, spec: w, rate: r)
-            case .synflood(let f): wl = SynFlooder(id: id, host: hostIndex, index: k, spec: w, flood: f)
+            case .synflood(let f):
+                wl = SynFlooder(id: id, host: hostIndex, index: k, spec: w, flood: f, seed: scenario.seed)
             }
             apps.append(wl)
             workloads.append(wl)
@@ -150,7 +151,8 @@ struct Simulator {
         if scenario.sampleEvery != nil {
             series = SeriesBuilder(
                 hosts: scenario.hosts.map(\.name), workloads: scenario.workloads.map(\.name),
-                baseline: scenario.hosts.map { _ in [:] })
+                baseline: scenario.hosts.map { _ in [:] },
+                counterNames: Counter.allCases.map(\.nstatName), portGroups: scenario.seriesPortGroups)
             queue.schedule(Event(time: 0, seq: 0, kind: .sample, timer: .retransmit, host: 0, a: 0, b: 0))
         }
         if workloads.isEmpty { workloadsAllFinished() }
@@ -183,7 +185,9 @@ struct Simulator {
             return
         case .sample:
             takeSample(at: e.time)
-            if let p = scenario.sampleEvery {
+            // Only while something else can still happen: a run whose workloads hang (pending)
+            // ends when nothing but the sampler is left.
+            if let p = scenario.sampleEvery, !queue.isEmpty {
                 queue.schedule(
                     Event(time: e.time + p, seq: 0, kind: .sample, timer: .retransmit, host: 0, a: 0, b: 0))
             }

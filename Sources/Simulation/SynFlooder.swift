@@ -14,11 +14,11 @@ final class SynFlooder: Workload, Application {
     private var basePort: UInt16 = 0
     private var rng: SplitMix64
 
-    init(id: UInt32, host: Int, index: Int, spec: WorkloadSpec, flood: SynFloodSpec) {
+    init(id: UInt32, host: Int, index: Int, spec: WorkloadSpec, flood: SynFloodSpec, seed: UInt64) {
         self.id = id
         self.host = host
         self.flood = flood
-        rng = SplitMix64(seed: mix64(UInt64(index) &+ 0x5359_4E46_4C4F_4F44))
+        rng = SplitMix64(seed: mix64(seed ^ mix64(UInt64(index) &+ 0x5359_4E46_4C4F_4F44)))
         super.init(index: index, spec: spec)
     }
 

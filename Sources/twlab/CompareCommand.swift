@@ -24,17 +24,25 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Also list the keys that are shown but not compared (most counters).")
     var everything = false
 
+    @Option(help: "Write an HTML page overlaying both engines' series (one scenario only).")
+    var html: String?
+
+    @Option(help: "Sample a time series every DURATION (e.g. 100ms), for the HTML overlay.")
+    var sample: String?
+
     func run() throws {
         let names = all ? Catalogue.entries.map(\.name) : scenarios
         guard !names.isEmpty else {
             throw CommandFailure.bad("compare needs scenario names or files, or --all")
         }
+        if html != nil && names.count != 1 { throw CommandFailure.bad("--html takes exactly one scenario") }
+        let sets = sample.map { ["sample_every=\($0)"] } ?? []
         let style = TerminalReport.Style(color: Terminal.standardOutputWantsColor)
         var failed: [String] = []
         for name in names {
             let scenario: Scenario
             do {
-                scenario = try ScenarioLoader.load(name)
+                scenario = try ScenarioLoader.load(name, overrides: sets)
             } catch {
                 throw CommandFailure.bad(oneLine(error.description))
             }
@@ -45,8 +53,15 @@ struct CompareCommand: ParsableCommand {
                 throw CommandFailure.bad(
                     "\(scenario.source): the simulator could not run it: \(error.description)")
             }
-            let kernel = try KernelRun.run(scenario, argument: name, overrides: [], simulated: sim)
-            let c = Comparison(simulator: sim, kernel: kernel, expectations: scenario.expect)
+            let kernel = try KernelRun.run(scenario, argument: name, overrides: sets, simulated: sim)
+            // With --sample the loader drops expectations; the scenario as written has them.
+            let expectations = sets.isEmpty ? scenario.expect : (try? ScenarioLoader.load(name).expect) ?? []
+            let c = Comparison(simulator: sim, kernel: kernel, expectations: expectations)
+            if let path = html {
+                try HTMLFile.write(
+                    HTMLReport.renderComparison(
+                        simulator: sim, kernel: kernel, comparison: c, scenario: scenario), to: path)
+            }
             print(
                 ComparisonReport.render(
                     c, scenario: scenario.name, kernel: kernel.kernel, everything: everything, style: style))

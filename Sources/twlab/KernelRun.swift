@@ -30,7 +30,7 @@ enum KernelRun {
         do {
             return try KernelEngine().run(
                 scenario, source: .init(argument: arg, overrides: overrides), progress: progress,
-                sampleTimes: simulated.series.time)
+                sampleTimes: simulated.series.time, deadline: (expected ?? 0) * 2 + 30)
         } catch {
             if error.wasInterrupted {
                 throw CommandFailure(code: 130, message: error.message)

@@ -31,6 +31,9 @@ struct RunCommand: ParsableCommand {
             valueName: "key=value"))
     var overrides: [String] = []
 
+    @Option(help: "Also write a self-contained HTML report with charts to this file.")
+    var html: String?
+
     @Option(help: "Sample a time series every DURATION (e.g. 100ms), as sample_every in the scenario.")
     var sample: String?
 
@@ -82,11 +85,16 @@ struct RunCommand: ParsableCommand {
             print(
                 TerminalReport.render(result, scenario: scenario, verdicts: verdicts, style: style),
                 terminator: "")
-            if modified && !scenario.expect.isEmpty {
+            // With --set the loader drops expectations; say so if the scenario as written has them.
+            if modified, let asWritten = try? ScenarioLoader.load(self.scenario), !asWritten.expect.isEmpty {
                 print(
                     "\nexpectations: not checked, the kernel's expectations do not apply to a modified scenario"
                 )
             }
+        }
+
+        if let path = html {
+            try HTMLFile.write(HTMLReport.render(result, scenario: scenario, verdicts: verdicts), to: path)
         }
 
         let unmet = verdicts.filter { !$0.passed }

@@ -77,4 +77,29 @@ import Testing
         #expect(KernelLabSupport.waitFor(seconds: 10) { !KernelLabSupport.agentProcesses().isEmpty })
         return (p, prefix)
     }
+
+    /// Issue 7: both engines sample at the same times with the same states and ports keys.
+    @Test func seriesLineUpWithTheSimulator() throws {
+        guard KernelLabSupport.available else { return }
+        func series(_ engine: String) throws -> [String: Any] {
+            let r = try Twlab.run(
+                "run", "seed000-d-http11-reuse0-burst-twice", "--sample", "100ms", "--engine", engine,
+                "--json")
+            #expect(r.status == 0, "stderr: \(r.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            return json?["series"] as? [String: Any] ?? [:]
+        }
+        let sim = try series("simulator")
+        let kernel = try series("kernel")
+        #expect((sim["time_s"] as? [Double]) == (kernel["time_s"] as? [Double]))
+        #expect(((sim["time_s"] as? [Double]) ?? []).count >= 5)
+        func keys(_ s: [String: Any], _ what: String) -> [String] {
+            (((s["hosts"] as? [String: Any])?["client"] as? [String: Any])?[what] as? [String: Any])?.keys
+                .sorted() ?? []
+        }
+        #expect(keys(sim, "ports") == keys(kernel, "ports"))
+        #expect(keys(sim, "ports") == ["10.77.0.11>10.77.0.2:80"])
+        #expect(keys(sim, "states") == keys(kernel, "states"))
+        #expect(KernelLabSupport.namespaces().isEmpty)
+    }
 }
