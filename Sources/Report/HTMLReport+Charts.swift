@@ -53,6 +53,11 @@ extension HTMLReport {
     ///
     /// - Complexity: O(n) in the number of points.
     static func figure(_ chart: Chart, id: String) -> String {
+        var chart = chart
+        let dataMax = chart.lines.flatMap(\.points).map(\.y).max() ?? 0
+        // A limit far above the data (28232 ports against a few sockets) would flatten every
+        // line; it is drawn only when the data reaches a tenth of it.
+        chart.limits = chart.limits.filter { $0.value <= max(dataMax, 1) * 10 }
         let allPoints = chart.lines.flatMap(\.points)
         let xMin = min(0, allPoints.map(\.x).min() ?? 0)
         let xMaxData = max(allPoints.map(\.x).max() ?? 1, xMin + 1e-9)

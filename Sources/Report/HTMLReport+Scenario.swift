@@ -61,7 +61,7 @@ extension HTMLReport {
             let size = host.sysctls.portRangeSize
             let usable = usablePorts(host)
             s += " (\(plural(size, "port")) in the range"
-            if usable != size { s += "; connect() picks from \(usable), rounded down to even, EP-1" }
+            if usable != size { s += "; each connect() scans \(usable) of them, EP-1" }
             s += ")"
         }
         s += "."

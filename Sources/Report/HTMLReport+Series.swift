@@ -240,13 +240,14 @@ extension HTMLReport {
     /// The limit line of a client host: the ports in `ip_local_port_range`, counted the way
     /// connect() counts them (EP-1).
     static func portLimit(_ host: HostSpec) -> Limit {
+        // Every port can be used, but with an odd-sized range one connect() scans only size − 1
+        // candidates, so a fill may stop one short (EP-1, lab-notes row s).
         let size = host.sysctls.portRangeSize
-        let usable = usablePorts(host)
         let label =
-            usable == size
+            usablePorts(host) == size
             ? "ports in the range: \(size)"
-            : "ports in the range: \(usable) of \(size) usable by connect() (EP-1)"
-        return Limit(value: Double(usable), label: label)
+            : "ports in the range: \(size) (one connect() scans \(size - 1): a fill may stop there, EP-1)"
+        return Limit(value: Double(size), label: label)
     }
 
     /// ", sampled every 1s" from the scenario, or from the samples themselves.

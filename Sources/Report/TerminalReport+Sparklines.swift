@@ -8,7 +8,9 @@ extension TerminalReport {
         guard style.color, series.time.count > 1 else { return [] }
         var rows: [(String, [Int])] = []
         for h in series.hosts {
-            if let tw = h.states.first(where: { $0.name == "TIME-WAIT" }) {
+            if let tw = h.states.first(where: { $0.name == "TIME-WAIT" }),
+                tw.values.contains(where: { $0 > 0 })
+            {
                 rows.append(("\(h.host) TIME-WAIT", tw.values))
             }
         }
