@@ -63,6 +63,8 @@ struct AgentCurl {
                 attempt(outcome)
                 POSIXSocket.close(fd, linger0: linger && linger0)
             case .stopped:
+                // The run stopped with this request open: pending, as the simulator says.
+                attempt("pending")
                 POSIXSocket.close(fd)
                 return nil
             }

@@ -91,7 +91,11 @@ struct AgentRate {
             }
             POSIXPoll.wait(&fds, until: deadline)
             if fds[0].revents != 0 || stop.isStopped {
-                for fd in conns.keys { POSIXSocket.close(fd) }
+                // Attempts still open when the run stops are pending, as the simulator says.
+                for fd in conns.keys {
+                    writer.send(.attempt(workload: name, outcome: "pending", latencyMs: nil, localPort: nil))
+                    POSIXSocket.close(fd)
+                }
                 return
             }
             now = POSIXClock.now()

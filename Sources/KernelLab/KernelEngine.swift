@@ -113,6 +113,8 @@ struct Session {
     }
     var tallies: [String: Tally] = [:]
     var ready: Set<String> = []
+    /// Agents were told to stop: their end of output is expected, not an error.
+    var stopping = false
     var started: Set<String> = []
     var finished: [String: Double] = [:]
 
@@ -193,6 +195,7 @@ struct Session {
             for (event, host) in try readEvents(timeoutMs: waitMs) { handle(event, from: host) }
         }
         let after = try collectCounters()
+        drainAgents()
         return assemble(before: before, after: after)
     }
 
@@ -316,6 +319,7 @@ struct Session {
                 }
                 if n == 0 {
                     agents[k].open = false
+                    if stopping { break }
                     throw LabError("the agent for host \(agents[k].host) exited: \(tail(agents[k].buffer))")
                 }
                 break  // EAGAIN
@@ -344,6 +348,18 @@ struct Session {
     func tail(_ bytes: [UInt8]) -> String {
         let text = String(decoding: bytes.suffix(400), as: UTF8.self)
         return text.split(whereSeparator: \.isNewline).last.map(String.init) ?? "no output"
+    }
+
+    /// Stops the agents and reads what they still say: each workload reports its attempts still
+    /// in flight as "pending" (a run stopped by `duration`), as the simulator does.
+    mutating func drainAgents() {
+        stopping = true
+        for a in agents where a.open { try? send(.stop, to: a.host) }
+        let deadline = Clock.now + 5
+        while agents.contains(where: \.open) && Clock.now < deadline {
+            guard let events = try? readEvents(timeoutMs: 100) else { break }
+            for (e, h) in events { handle(e, from: h) }
+        }
     }
 
     /// Tells every agent to stop, waits briefly, then ends any that did not (by pid).

@@ -102,4 +102,33 @@ import Testing
         #expect(keys(sim, "states") == keys(kernel, "states"))
         #expect(KernelLabSupport.namespaces().isEmpty)
     }
+
+    /// A run stopped by `duration` reports attempts still in flight as pending, on both engines.
+    @Test func durationStopsReportPendingLikeTheSimulator() throws {
+        guard KernelLabSupport.available else { return }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("twlab-pending.yaml")
+        try """
+        twlab: 1
+        name: pending
+        duration: 3s
+        network: { delay: 0.05ms }
+        hosts:
+          c: { address: 10.77.0.11 }
+          s: { address: 10.77.0.2, listen: [ { port: 80, http: none, accept: { never: true }, backlog: 1 } ] }
+        workloads:
+          - { name: w, from: c, to: s:80, kind: connect, count: 5, concurrency: 5, spacing: 1ms, hold: 100s }
+          - { name: q, from: c, to: s:80, kind: curl, count: 3, start: 0.5s }
+        """.write(to: file, atomically: true, encoding: .utf8)
+        func outcomes(_ engine: String) throws -> [String: [String: Int]] {
+            let r = try Twlab.run("run", file.path, "--engine", engine, "--json")
+            #expect(r.status == 0, "stderr: \(r.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let w = json?["workloads"] as? [String: [String: Any]] ?? [:]
+            return w.mapValues { $0["outcomes"] as? [String: Int] ?? [:] }
+        }
+        let sim = try outcomes("simulator")
+        #expect(sim == ["w": ["connected": 2, "pending": 3], "q": ["pending": 1]])
+        #expect(try outcomes("kernel") == sim)
+        #expect(KernelLabSupport.namespaces().isEmpty)
+    }
 }
