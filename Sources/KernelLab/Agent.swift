@@ -149,6 +149,8 @@ public enum Agent {
             AgentConnect(name: w.name, to: w.to, spec: c, writer: writer, stop: stop).run()
         case .rate(let r):
             AgentRate(name: w.name, to: w.to, spec: r, writer: writer, stop: stop).run()
+        case .wrk(let k):
+            AgentWrk(name: w.name, to: w.to, spec: k, writer: writer, stop: stop).run()
         case .synflood(let f):
             AgentSynFlood(name: w.name, source: source, to: w.to, spec: f, writer: writer, stop: stop).run()
         }

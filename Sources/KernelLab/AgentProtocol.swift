@@ -31,6 +31,8 @@ public enum AgentEvent: Codable, Sendable, Equatable {
     case attempt(workload: String, outcome: String, latencyMs: Double?, localPort: Int?)
     /// One round of a `connect` workload ended with this many successful connects.
     case round(workload: String, successes: Int)
+    /// A `wrk` workload's error classes (connect, read, write, timeout), sent when it ends.
+    case socketErrors(workload: String, errors: [String: Int])
     /// A workload ran all its attempts.
     case finished(workload: String)
     /// The answer to `snapshot`: ss state name -> count, and listeners.

@@ -110,6 +110,7 @@ struct Session {
         var ports = Set<Int>()
         var rounds: [Int: Int] = [:]
         var attempts = 0
+        var socketErrors: [String: Int]? = nil
     }
     var tallies: [String: Tally] = [:]
     var ready: Set<String> = []
@@ -229,6 +230,8 @@ struct Session {
             tallies[w, default: Tally()].outcomes[outcome, default: 0] += 1
             if let l = latency { tallies[w, default: Tally()].latencies.append(l) }
             if let p = port { tallies[w, default: Tally()].ports.insert(p) }
+        case .socketErrors(let w, let errors):
+            tallies[w, default: Tally()].socketErrors = errors
         case .round(let w, let n):
             tallies[w, default: Tally()].rounds[n, default: 0] += 1
         case .finished(let w):
@@ -268,6 +271,12 @@ struct Session {
         }
         if let d = scenario.duration { stop = min(stop, Double(d) / 1e9) }
         stopTime = stop + 0.001
+    }
+
+    /// A wrk workload's error classes in wrk's order; empty for other kinds.
+    func socketErrors(_ w: WorkloadSpec, _ t: Tally) -> [Outcome] {
+        guard case .wrk = w.kind else { return [] }
+        return WorkloadResult.socketErrorClasses.map { Outcome($0, t.socketErrors?[$0] ?? 0) }
     }
 
     mutating func collectCounters() throws(LabError) -> [String: [String: Int64]] {
@@ -398,7 +407,8 @@ struct Session {
                 latency: latency,
                 localPorts: t.ports.sorted(),
                 rounds: isConnect && t.rounds.values.reduce(0, +) > 1
-                    ? t.rounds.sorted { $0.key < $1.key }.map { Outcome(String($0.key), $0.value) } : [])
+                    ? t.rounds.sorted { $0.key < $1.key }.map { Outcome(String($0.key), $0.value) } : [],
+                socketErrors: socketErrors(w, t))
         }
         let snapshots = snapshotLabels.sorted { $0.key < $1.key }.compactMap { id, v -> Snapshot? in
             guard let replies = snapshotReplies[id] else { return nil }

@@ -135,6 +135,17 @@ extension HTMLReport {
             s += " for \(escape(formatDuration(r.duration))), one request each; " + requestWords(r.request)
             s += "; " + closeWords(r.close)
             if let t = r.timeout { s += "; each gives up after \(escape(formatDuration(t)))" }
+        case .wrk(let k):
+            s += "runs wrk with \(plural(k.connections, "connection")) to \(target)"
+            s += k.request.asksServerToClose ? ", reconnecting after each response" : ", kept alive"
+            switch (k.duration, k.requests) {
+            case (let d?, let r?):
+                s += ", for \(escape(formatDuration(d))) or \(plural(r, "response")), whichever comes first"
+            case (let d?, nil): s += ", for \(escape(formatDuration(d)))"
+            case (nil, let r?): s += ", until \(plural(r, "response"))"
+            case (nil, nil): break
+            }
+            s += "; " + requestWords(k.request) + "; <code>--timeout</code> \(escape(formatDuration(k.timeout)))"
         case .synflood(let f):
             s +=
                 "sends \(plural(f.total, "bare SYN")) to \(target) at \(number(f.perSecond, decimals: 3)) per second"

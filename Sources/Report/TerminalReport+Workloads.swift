@@ -27,7 +27,15 @@ extension TerminalReport {
         if !workload.rounds.isEmpty {
             lines.append("  rounds: " + roundsText(workload.rounds, isConnect: isConnect))
         }
+        if !workload.socketErrors.isEmpty {
+            lines.append("  " + socketErrorsText(workload.socketErrors))
+        }
         return lines
+    }
+
+    /// wrk's own line: "Socket errors: connect 0, read 1, write 8, timeout 0".
+    static func socketErrorsText(_ errors: [Outcome]) -> String {
+        "Socket errors: " + errors.map { "\($0.key) \($0.count)" }.joined(separator: ", ")
     }
 
     /// How the line for one outcome looks in a shell loop's output: the status code curl prints

@@ -47,6 +47,7 @@ public struct Comparison: Sendable {
                 add("workloads.\(w.name).attempts", true)
                 for o in w.outcomes { add("workloads.\(w.name).outcomes.\(o.key)", true) }
                 for o in w.rounds { add("workloads.\(w.name).rounds.\(o.key)", true) }
+                for o in w.socketErrors { add("workloads.\(w.name).socket_errors.\(o.key)", true) }
                 add(
                     "workloads.\(w.name).local_ports.count",
                     expected["workloads.\(w.name).local_ports.count"] != nil)

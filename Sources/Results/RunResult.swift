@@ -47,10 +47,13 @@ public struct WorkloadResult: Sendable, Equatable {
     public var localPorts: [Int]
     /// For `connect` with `rounds`: number of rounds by successes per round (extension).
     public var rounds: [Outcome]
+    /// For `wrk`: its "Socket errors" line, keys connect, read, write and timeout in that
+    /// order (extension of design.md).
+    public var socketErrors: [Outcome]
 
     public init(
         name: String, attempts: Int, outcomes: [Outcome], latency: Latency? = nil, localPorts: [Int] = [],
-        rounds: [Outcome] = []
+        rounds: [Outcome] = [], socketErrors: [Outcome] = []
     ) {
         self.name = name
         self.attempts = attempts
@@ -58,7 +61,11 @@ public struct WorkloadResult: Sendable, Equatable {
         self.latency = latency
         self.localPorts = localPorts
         self.rounds = rounds
+        self.socketErrors = socketErrors
     }
+
+    /// wrk's error classes, in the order wrk prints them.
+    public static let socketErrorClasses = ["connect", "read", "write", "timeout"]
 
     /// The count for one outcome key, 0 when absent.
     public func count(_ key: String) -> Int { outcomes.first { $0.key == key }?.count ?? 0 }

@@ -240,6 +240,7 @@ public enum WorkloadKind: Sendable {
     case curl(CurlSpec)
     case connect(ConnectSpec)
     case rate(RateSpec)
+    case wrk(WrkSpec)
     case synflood(SynFloodSpec)
 
     /// The kind's name as written in a scenario.
@@ -248,6 +249,7 @@ public enum WorkloadKind: Sendable {
         case .curl: "curl"
         case .connect: "connect"
         case .rate: "rate"
+        case .wrk: "wrk"
         case .synflood: "synflood"
         }
     }
@@ -346,6 +348,35 @@ public struct RateSpec: Sendable, Equatable {
         self.close = close
         self.timeout = timeout
     }
+}
+
+/// wrk 4.2 (`wrk -c N -d D --timeout T URL`): `connections` kept busy, each sending its next
+/// request as soon as the response arrives (keep-alive), or reconnecting when the response
+/// closes the connection (`Connection: close`, HTTP/1.0). Ends after `duration`, or, as an
+/// extension of design.md, after `requests` responses.
+public struct WrkSpec: Sendable, Equatable {
+    public var connections: Int
+    public var duration: Nanos?
+    public var requests: Int?
+    public var request: HTTPRequestSpec
+    public var close: CloseMode
+    /// `--timeout`: a response slower than this counts as a timeout error (wrk's default 2 s).
+    public var timeout: Nanos
+
+    public init(
+        connections: Int, duration: Nanos? = nil, requests: Int? = nil,
+        request: HTTPRequestSpec = HTTPRequestSpec(), close: CloseMode = .fin,
+        timeout: Nanos = WrkSpec.defaultTimeout
+    ) {
+        self.connections = connections
+        self.duration = duration
+        self.requests = requests
+        self.request = request
+        self.close = close
+        self.timeout = timeout
+    }
+
+    public static let defaultTimeout: Nanos = 2 * Nanos.nanosPerSecond
 }
 
 /// SYNs that never complete, like `hping3 -S` with the replies dropped: bare SYNs (no TCP

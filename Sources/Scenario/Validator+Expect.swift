@@ -76,7 +76,7 @@ extension Validator {
         switch p[0] {
         case "workloads":
             let forms =
-                "expected workloads.W.attempts, .outcomes.KEY, .local_ports, .local_ports.count or .rounds.N"
+                "expected workloads.W.attempts, .outcomes.KEY, .local_ports, .local_ports.count, .rounds.N or .socket_errors.CLASS"
             guard p.count >= 3 else { throw bad(forms) }
             guard let w = workloads.first(where: { $0.name == p[1] }) else {
                 throw bad(
@@ -109,6 +109,12 @@ extension Validator {
                 guard case .connect = w.kind else { throw bad("rounds exist only for connect workloads") }
                 guard let n = Int(p[3]), n >= 0, String(n) == p[3] else {
                     throw bad("\(quoted(p[3])) is not a number of successes per round")
+                }
+            case ("socket_errors", 4):
+                try numeric()
+                guard case .wrk = w.kind else { throw bad("socket_errors exist only for wrk workloads") }
+                guard ["connect", "read", "write", "timeout"].contains(p[3]) else {
+                    throw bad("\(quoted(p[3])) is not one of wrk's error classes: connect, read, write, timeout")
                 }
             default:
                 throw bad(forms)

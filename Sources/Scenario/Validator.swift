@@ -26,6 +26,7 @@ struct Validator {
             ]
         ),
         ("rate", ["rate", "duration", "http", "header", "close", "timeout"]),
+        ("wrk", ["connections", "duration", "requests", "http", "header", "close", "timeout"]),
         ("synflood", ["count", "rate", "duration"]),
     ]
 
@@ -528,6 +529,7 @@ struct Validator {
         case "curl": wkind = .curl(try curl(f))
         case "connect": wkind = .connect(try connect(f, from: fromHost))
         case "synflood": wkind = .synflood(try synFlood(f))
+        case "wrk": wkind = .wrk(try wrk(f))
         default: wkind = .rate(try rateSpec(f))
         }
         return (WorkloadSpec(name: name, from: from, to: to, start: start, kind: wkind), afterNode)
@@ -665,6 +667,20 @@ struct Validator {
         return RateSpec(
             perSecond: perSecond, duration: duration, request: try request(f), close: try closeMode(f),
             timeout: try timeout(f))
+    }
+
+    /// `connections` for `duration` or until `requests` responses: at least one of the two.
+    func wrk(_ f: Fields) throws(ScenarioError) -> WrkSpec {
+        let n = try int(
+            try required(f, "connections", f.context), f.label("connections"), 1...100_000)
+        var spec = WrkSpec(connections: n, request: try request(f), close: try closeMode(f))
+        if let d = f.value("duration") { spec.duration = try duration(d, f.label("duration"), positive: true) }
+        if let r = f.value("requests") { spec.requests = try int(r, f.label("requests"), 1...Int(Int32.max)) }
+        if spec.duration == nil && spec.requests == nil {
+            throw fail(f.node, "\(f.context): a wrk workload needs duration (e.g. 10s) or requests")
+        }
+        if let t = try timeout(f) { spec.timeout = t }
+        return spec
     }
 
     /// `count` SYNs at `rate` (default 10000/s), or `rate` for `duration`: exactly one of count

@@ -129,6 +129,7 @@ struct Simulator {
             case .curl(let c): wl = CurlClient(id: id, host: hostIndex, index: k, spec: w, curl: c)
             case .connect(let c): wl = ConnectClient(id: id, host: hostIndex, index: k, spec: w, connect: c)
             case .rate(let r): wl = RateClient(id: id, host: hostIndex, index: k, spec: w, rate: r)
+            case .wrk(let r): wl = WrkClient(id: id, host: hostIndex, index: k, spec: w, wrk: r)
             case .synflood(let f):
                 wl = SynFlooder(id: id, host: hostIndex, index: k, spec: w, flood: f, seed: scenario.seed)
             }
@@ -201,6 +202,7 @@ struct Simulator {
         case let c as CurlClient: c.start(io: &io)
         case let c as ConnectClient: c.start(io: &io)
         case let r as RateClient: r.start(io: &io)
+        case let r as WrkClient: r.start(io: &io)
         case let f as SynFlooder:
             stacks[f.host].dropInboundSynAck = true
             f.start(io: &io)
@@ -389,7 +391,10 @@ struct Simulator {
             return WorkloadResult(
                 name: w.spec.name, attempts: rec.attempts, outcomes: outcomes, latency: latency,
                 localPorts: rec.ports.sorted,
-                rounds: (w.spec.kind.isConnect && rec.rounds.values.reduce(0, +) > 1) ? rounds : [])
+                rounds: (w.spec.kind.isConnect && rec.rounds.values.reduce(0, +) > 1) ? rounds : [],
+                socketErrors: (w as? WrkClient).map { wrk in
+                    zip(WorkloadResult.socketErrorClasses, wrk.errors).map { Outcome($0, $1) }
+                } ?? [])
         }
         let snaps = scenario.observe.compactMap { snapshots[$0.label] }
         let counters = scenario.hosts.indices.map { h in

@@ -1,0 +1,176 @@
+import Glibc
+import LinuxTCP
+import Scenario
+
+/// wrk 4.2 with real sockets (mirrors the simulator's `WrkClient`, whose doc lists what each
+/// error class means): `connections` non-blocking sockets in one poll loop, each sending its
+/// next request when a response completes, reconnecting when the response closes the
+/// connection or the socket fails. Like wrk it never reads `SO_ERROR`: the first write after
+/// the socket turns writable reports a failed connect, as a write error.
+struct AgentWrk {
+    let name: String
+    let to: Endpoint
+    let spec: WrkSpec
+    let writer: AgentLineWriter
+    let stop: AgentStopSignal
+
+    private struct Conn {
+        var fd: Int32 = -1
+        var established = false
+        var sent = 0
+        var sentAt: Nanos? = nil
+        var input: [UInt8] = []
+    }
+
+    func run() {
+        let request = AgentHTTP.request(spec.request, to: to.address, port: to.port)
+        let start = POSIXClock.now()
+        let end = spec.duration.map { start + $0 }
+        let linger0 = spec.close == .linger0
+        var conns = [Conn](repeating: Conn(), count: spec.connections)
+        var errors = [0, 0, 0, 0]  // connect, read, write, timeout
+        var responses = 0
+        var committed = 0  // requests written and not failed; at most `requests`
+        var fds: [pollfd] = []
+        var index: [Int32: Int] = [:]
+
+        func record(_ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
+            writer.send(
+                .attempt(workload: name, outcome: outcome, latencyMs: latency.map { $0.millisValue }, localPort: port))
+        }
+        func open(_ c: Int) {
+            conns[c] = Conn()
+            let (fd, err) = POSIXSocket.tcp()
+            guard fd >= 0 else {
+                errors[0] += 1
+                record(POSIXErrno.name(err))
+                return
+            }
+            let rc = POSIXSocket.connect(fd, to: to.address, port: to.port)
+            if rc != 0 && rc != EINPROGRESS {
+                // wrk's connect_socket: counted, and the connection is never tried again.
+                POSIXSocket.close(fd)
+                errors[0] += 1
+                record(POSIXErrno.name(rc))
+                return
+            }
+            conns[c].fd = fd
+            index[fd] = c
+        }
+        func close(_ c: Int) {
+            let fd = conns[c].fd
+            guard fd >= 0 else { return }
+            index[fd] = nil
+            POSIXSocket.close(fd, linger0: linger0)
+            conns[c].fd = -1
+        }
+        func reconnect(_ c: Int) {
+            if conns[c].sentAt != nil, spec.requests != nil { committed -= 1 }
+            close(c)
+            open(c)
+        }
+        /// Writes the next request (if `requests` allows one) or the rest of the current one;
+        /// false when the write failed (and c reconnected).
+        func write(_ c: Int) -> Bool {
+            if conns[c].sentAt == nil {
+                conns[c].sent = 0
+                if let r = spec.requests {
+                    guard committed < r else { return true }
+                    committed += 1
+                }
+                conns[c].sentAt = POSIXClock.now()
+            }
+            let n = POSIXSocket.send(conns[c].fd, request, from: conns[c].sent)
+            if n < 0 {
+                errors[2] += 1
+                record(POSIXErrno.name(Int32(-n)))
+                reconnect(c)
+                return false
+            }
+            conns[c].sent += n
+            return true
+        }
+        func finish() {
+            for c in conns.indices { close(c) }
+            writer.send(
+                .socketErrors(
+                    workload: name,
+                    errors: Dictionary(uniqueKeysWithValues: zip(["connect", "read", "write", "timeout"], errors))))
+        }
+
+        for c in conns.indices { open(c) }
+        while true {
+            if let r = spec.requests, responses >= r { break }
+            if let end, POSIXClock.now() >= end { break }
+            fds.removeAll(keepingCapacity: true)
+            fds.append(stop.pollEntry)
+            for c in conns where c.fd >= 0 {
+                let writing = !c.established || (c.sentAt != nil && c.sent < request.count)
+                let ev = writing ? Int16(POLLOUT | POLLIN) : Int16(POLLIN)
+                fds.append(pollfd(fd: c.fd, events: ev, revents: 0))
+            }
+            if fds.count == 1 && end == nil { break }  // every connection is dead
+            POSIXPoll.wait(&fds, until: end)
+            if fds[0].revents != 0 || stop.isStopped {
+                finish()
+                return
+            }
+            for p in fds.dropFirst() where p.revents != 0 {
+                guard let c = index[p.fd] else { continue }
+                if let r = spec.requests, responses >= r { break }
+                if !conns[c].established {
+                    // wrk's socket_connected, then socket_writeable in the same turn.
+                    let e = POSIXSocket.pendingError(p.fd)
+                    if e != 0 {
+                        errors[2] += 1
+                        record(POSIXErrno.name(e))
+                        reconnect(c)
+                        continue
+                    }
+                    conns[c].established = true
+                    guard write(c) else { continue }
+                    if p.revents & Int16(POLLIN) == 0 { continue }
+                } else if conns[c].sentAt != nil && conns[c].sent < request.count {
+                    guard write(c) else { continue }
+                    if p.revents & Int16(POLLIN) == 0 { continue }
+                }
+                switch POSIXSocket.receive(p.fd, into: &conns[c].input) {
+                case .wouldBlock:
+                    break
+                case .eof:
+                    reconnect(c)  // wrk: remote side closed, reconnect without an error
+                case .error(let e):
+                    errors[1] += 1
+                    record(POSIXErrno.name(e))
+                    reconnect(c)
+                case .data:
+                    guard case .complete(let status, let length) = AgentHTTP.parseResponse(conns[c].input) else {
+                        if case .malformed = AgentHTTP.parseResponse(conns[c].input) {
+                            errors[1] += 1
+                            record("EPROTO")
+                            reconnect(c)
+                        }
+                        continue
+                    }
+                    responses += 1
+                    let latency = POSIXClock.now() - (conns[c].sentAt ?? start)
+                    if latency > spec.timeout { errors[3] += 1 }
+                    record(
+                        String(status), latency: latency > spec.timeout ? nil : latency,
+                        port: POSIXSocket.localPort(p.fd))
+                    conns[c].input.removeFirst(length)
+                    conns[c].sent = 0
+                    conns[c].sentAt = nil
+                    if let r = spec.requests, responses >= r { break }
+                    if spec.request.asksServerToClose {
+                        reconnect(c)
+                    } else {
+                        _ = write(c)
+                    }
+                }
+            }
+        }
+        finish()
+        writer.send(.finished(workload: name))
+    }
+}

@@ -1,0 +1,162 @@
+import LinuxTCP
+import Scenario
+
+/// wrk 4.2 (design.md `wrk`): `connections` sockets opened at once, each sending its next
+/// request as soon as a response completes. What wrk counts, from its `wrk.c`:
+/// - **connect**: `connect()` failing at once (EADDRNOTAVAIL). wrk never retries that
+///   connection: it is dead for the rest of the run.
+/// - **write**: the first write after the connection became writable failed. wrk does not read
+///   `SO_ERROR`; a connect that failed later (ECONNREFUSED, ETIMEDOUT) or was reset before
+///   wrk wrote shows up here. wrk then reconnects.
+/// - **read**: a read error (ECONNRESET after the request went out); wrk reconnects. A clean
+///   EOF before a response is not an error: wrk just reconnects.
+/// - **timeout**: a response that took longer than `--timeout`; it still counts as a response.
+/// A response that closes the connection (`Connection: close`, HTTP/1.0) makes wrk reconnect.
+/// The run stops after `duration` (or `requests` responses, an extension), closing everything;
+/// requests still outstanding then are not counted, as in wrk. With `requests`, exactly that many
+/// requests are written (a failed one is written again), so the run ends with every response
+/// in and every connection idle.
+///
+/// The simulated wrk writes as soon as the connection is established; the real one reacts a
+/// few tens of microseconds later, so a reset that races the request (lab-notes k7, abort on
+/// overflow) lands as a write error on the kernel more often than here.
+final class WrkClient: Workload, Application {
+    let id: UInt32
+    let host: Int
+    let wrk: WrkSpec
+    /// Per wrk connection: its current socket, whether it reached ESTABLISHED, and when its
+    /// outstanding request was written (nil: none outstanding).
+    private var socket: [SocketHandle?]
+    private var established: [Bool]
+    private var sentAt: [Nanos?]
+    /// Socket slot -> wrk connection + 1 (0: not ours).
+    private var owner: [Int] = []
+    private var responses = 0
+    private var stopped = false
+    /// Requests written and not yet failed: with `requests`, no more than that are written.
+    private var committed = 0
+    /// connect, read, write, timeout.
+    private(set) var errors = [0, 0, 0, 0]
+
+    private static let openToken: UInt32 = 0
+    private static let stopToken: UInt32 = 1
+
+    init(id: UInt32, host: Int, index: Int, spec: WorkloadSpec, wrk: WrkSpec) {
+        self.id = id
+        self.host = host
+        self.wrk = wrk
+        socket = Array(repeating: nil, count: wrk.connections)
+        established = Array(repeating: false, count: wrk.connections)
+        sentAt = Array(repeating: nil, count: wrk.connections)
+        super.init(index: index, spec: spec)
+    }
+
+    func start(io: inout AppIO) {
+        io.after(0, app: id, token: WrkClient.openToken)
+        if let d = wrk.duration { io.after(d, app: id, token: WrkClient.stopToken) }
+    }
+
+    func timer(_ t: UInt32, stack: inout HostStack, io: inout AppIO) {
+        guard !stopped else { return }
+        if t == WrkClient.openToken {
+            for c in 0..<wrk.connections { open(c, stack: &stack, io: &io) }
+        } else {
+            stop(stack: &stack, io: &io)
+        }
+    }
+
+    private func open(_ c: Int, stack: inout HostStack, io: inout AppIO) {
+        established[c] = false
+        sentAt[c] = nil
+        socket[c] = nil
+        switch stack.connect(to: spec.to.address, port: spec.to.port, app: id, now: io.now, out: &io.fx) {
+        case .failure(let e):
+            fail(errorClass: 0, errno: e)
+        case .success(let h):
+            socket[c] = h
+            let s = Int(h.index)
+            if s >= owner.count { owner.append(contentsOf: repeatElement(0, count: max(s + 1, owner.count * 2) - owner.count)) }
+            owner[s] = c + 1
+        }
+    }
+
+    private func fail(errorClass: Int, errno: Errno) {
+        errors[errorClass] += 1
+        recorder.attempts += 1
+        recorder.record(Recorder.code(errno))
+    }
+
+    private func release(_ h: SocketHandle) {
+        let s = Int(h.index)
+        if s < owner.count { owner[s] = 0 }
+    }
+
+    /// Closes connection `c`'s socket and opens a new one (wrk's `reconnect_socket`).
+    private func reconnect(_ c: Int, stack: inout HostStack, io: inout AppIO) {
+        if let h = socket[c] {
+            release(h)
+            stack.close(h, linger0: wrk.close == .linger0, now: io.now, out: &io.fx)
+        }
+        open(c, stack: &stack, io: &io)
+    }
+
+    private func write(_ c: Int, _ h: SocketHandle, stack: inout HostStack, io: inout AppIO) {
+        if let r = wrk.requests {
+            guard committed < r else { return }
+            committed += 1
+        }
+        sentAt[c] = io.now
+        stack.send(
+            h, length: HTTPMessage.requestLength, message: HTTPMessage.request(wrk.request), now: io.now, out: &io.fx)
+    }
+
+    private func stop(stack: inout HostStack, io: inout AppIO) {
+        stopped = true
+        for c in socket.indices {
+            guard let h = socket[c] else { continue }
+            release(h)
+            socket[c] = nil
+            stack.close(h, linger0: wrk.close == .linger0, now: io.now, out: &io.fx)
+        }
+        finish(io: &io)
+    }
+
+    func handle(_ e: AppEvent, stack: inout HostStack, io: inout AppIO) {
+        let s = Int(e.socket.index)
+        guard !stopped, s < owner.count, owner[s] > 0 else { return }
+        let c = owner[s] - 1
+        guard socket[c] == e.socket else { return }
+        switch e.kind {
+        case .connected:
+            established[c] = true
+            write(c, e.socket, stack: &stack, io: &io)
+        case .data:
+            guard e.message.kind == HTTPMessage.responseKind, let t0 = sentAt[c] else { return }
+            responses += 1
+            recorder.attempts += 1
+            recorder.record(Int(e.message.arg))
+            if let p = stack.localPort(e.socket) { recorder.ports.insert(p) }
+            if io.now - t0 > wrk.timeout { errors[3] += 1 } else { recorder.latencies.append(io.now - t0) }
+            sentAt[c] = nil
+            if let r = wrk.requests, responses >= r {
+                stop(stack: &stack, io: &io)
+            } else if wrk.request.asksServerToClose {
+                reconnect(c, stack: &stack, io: &io)
+            } else {
+                write(c, e.socket, stack: &stack, io: &io)
+            }
+        case .eof:
+            // The server closed: wrk reconnects without counting an error.
+            if sentAt[c] != nil, wrk.requests != nil { committed -= 1 }
+            reconnect(c, stack: &stack, io: &io)
+        case .failed:
+            if sentAt[c] != nil, wrk.requests != nil { committed -= 1 }
+            release(e.socket)
+            socket[c] = nil
+            fail(errorClass: established[c] ? 1 : 2, errno: e.errno)
+            open(c, stack: &stack, io: &io)
+        case .acceptReady:
+            break
+        }
+    }
+}
