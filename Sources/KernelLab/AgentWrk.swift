@@ -100,7 +100,11 @@ struct AgentWrk {
 
         for c in conns.indices { open(c) }
         while true {
-            if let r = spec.requests, responses >= r { break }
+            if let r = spec.requests, responses >= r,
+                !conns.contains(where: { $0.fd >= 0 && !$0.established })
+            {
+                break
+            }
             if let end, POSIXClock.now() >= end { break }
             fds.removeAll(keepingCapacity: true)
             fds.append(stop.pollEntry)
@@ -117,7 +121,6 @@ struct AgentWrk {
             }
             for p in fds.dropFirst() where p.revents != 0 {
                 guard let c = index[p.fd] else { continue }
-                if let r = spec.requests, responses >= r { break }
                 if !conns[c].established {
                     // wrk's socket_connected, then socket_writeable in the same turn.
                     let e = POSIXSocket.pendingError(p.fd)
@@ -161,7 +164,6 @@ struct AgentWrk {
                     conns[c].input.removeFirst(length)
                     conns[c].sent = 0
                     conns[c].sentAt = nil
-                    if let r = spec.requests, responses >= r { break }
                     if spec.request.asksServerToClose {
                         reconnect(c)
                     } else {

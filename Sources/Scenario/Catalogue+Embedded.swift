@@ -1832,5 +1832,138 @@ extension Catalogue {
 
             """#,
         ),
+        (
+            "wrk-c1-connection-close",
+            #"""
+            # twlab's own wrk scenario: `wrk -c1 -H 'Connection: close'`, 30 requests, from a client with
+            # 12 ephemeral ports. The server closes first (CL-5), so the TIME_WAITs are the server's
+            # (TcpExtTW 30 there) and the client's ports come free at once. connect() prefers even ports
+            # (EP-3), so only the six even ports are used: each new SYN to a 4-tuple still in the server's
+            # TIME_WAIT is accepted and replaces it (TW-12), leaving one server TIME_WAIT per even port but
+            # the last. wrk's last reconnect is idle when it exits: one client TIME_WAIT, 31 opens.
+            # Seen on Linux 6.18.44 with `twlab compare`. (With several connections in lock-step the model's
+            # zero-cost client reconnects at the very instant the old ports are still in LAST_ACK, reaches
+            # odd ports and leaves more server TIME_WAITs than the kernel does, so this one uses -c1.)
+            twlab: 1
+            name: wrk-c1-connection-close
+            description: "wrk -c1 -H 'Connection: close': the server keeps the TIME_WAITs, 6 even ports, 5 left at the end"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+                sysctl:
+                  net.ipv4.ip_local_port_range: "1024 1035"
+              server:
+                address: 10.77.0.2
+                listen:
+                  - { port: 80 }
+            workloads:
+              - name: load
+                from: client
+                to: server:80
+                kind: wrk
+                connections: 1
+                requests: 30
+                header: { Connection: close }
+            observe:
+              - at: end
+            expect:
+              workloads.load.outcomes.404: 30
+              workloads.load.socket_errors.read: 0
+              workloads.load.socket_errors.write: 0
+              workloads.load.local_ports.count: 6
+              snapshots.end.hosts.server.states.TIME-WAIT: 5
+              snapshots.end.hosts.client.states.TIME-WAIT: 1
+              counters.server.TcpExtTW: 30
+              counters.client.TcpActiveOpens: 31
+              counters.server.TcpPassiveOpens: 31
+
+            """#,
+        ),
+        (
+            "wrk-keepalive-requests",
+            #"""
+            # twlab's own wrk scenario (design.md `wrk`): `wrk -c4` against a 404 server, kept alive, until
+            # 200 responses. The four connections carry every request; when wrk exits the client closes
+            # first, so its four connections end in TIME_WAIT (TW-1). Seen on Linux 6.18.44 with
+            # `twlab compare` (the kernel's numbers are the expectations below).
+            twlab: 1
+            name: wrk-keepalive-requests
+            description: "wrk -c4, keep-alive, 200 requests: four connections, four client TIME_WAITs at exit"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+              server:
+                address: 10.77.0.2
+                listen:
+                  - { port: 80 }
+            workloads:
+              - name: load
+                from: client
+                to: server:80
+                kind: wrk
+                connections: 4
+                requests: 200
+            observe:
+              - at: end
+            expect:
+              workloads.load.outcomes.404: 200
+              workloads.load.socket_errors.connect: 0
+              workloads.load.socket_errors.read: 0
+              workloads.load.socket_errors.write: 0
+              snapshots.end.hosts.client.states.TIME-WAIT: 4
+              counters.client.TcpActiveOpens: 4
+              counters.server.TcpPassiveOpens: 4
+
+            """#,
+        ),
+        (
+            "wrk-more-connections-than-ports",
+            #"""
+            # twlab's own wrk scenario: `wrk -c16` from a client with 12 ephemeral ports (1024-1035, ends of
+            # different parity, so every port is found: lab-notes s). Twelve connections get a port; the
+            # other four fail at connect() with EADDRNOTAVAIL (EP-3), which wrk counts as connect errors and
+            # never retries, so the run goes on with twelve. Seen on Linux 6.18.44 with `twlab compare`.
+            twlab: 1
+            name: wrk-more-connections-than-ports
+            description: "wrk -c16 with 12 ephemeral ports: 4 connect errors (EADDRNOTAVAIL), 12 connections carry the load"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+                sysctl:
+                  net.ipv4.ip_local_port_range: "1024 1035"
+              server:
+                address: 10.77.0.2
+                listen:
+                  - { port: 80 }
+            workloads:
+              - name: load
+                from: client
+                to: server:80
+                kind: wrk
+                connections: 16
+                requests: 120
+            observe:
+              - at: end
+            expect:
+              workloads.load.outcomes.404: 120
+              workloads.load.outcomes.EADDRNOTAVAIL: 4
+              workloads.load.socket_errors.connect: 4
+              workloads.load.socket_errors.read: 0
+              workloads.load.socket_errors.write: 0
+              workloads.load.local_ports.count: 12
+              snapshots.end.hosts.client.states.TIME-WAIT: 12
+              counters.client.TcpActiveOpens: 12
+
+            """#,
+        ),
     ]
 }

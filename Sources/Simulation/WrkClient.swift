@@ -14,8 +14,8 @@ import Scenario
 /// A response that closes the connection (`Connection: close`, HTTP/1.0) makes wrk reconnect.
 /// The run stops after `duration` (or `requests` responses, an extension), closing everything;
 /// requests still outstanding then are not counted, as in wrk. With `requests`, exactly that many
-/// requests are written (a failed one is written again), so the run ends with every response
-/// in and every connection idle.
+/// requests are written (a failed one is written again), and the run ends once every response
+/// is in and no connection is still connecting.
 ///
 /// The simulated wrk writes as soon as the connection is established; the real one reacts a
 /// few tens of microseconds later, so a reset that races the request (lab-notes k7, abort on
@@ -110,6 +110,14 @@ final class WrkClient: Workload, Application {
             h, length: HTTPMessage.requestLength, message: HTTPMessage.request(wrk.request), now: io.now, out: &io.fx)
     }
 
+    /// With `requests`: every response is in and no connection is still connecting (the last
+    /// reconnects complete before wrk exits, so the run ends the same on both engines).
+    private func stopIfDone(stack: inout HostStack, io: inout AppIO) {
+        guard !stopped, let r = wrk.requests, responses >= r else { return }
+        for c in socket.indices where socket[c] != nil && !established[c] { return }
+        stop(stack: &stack, io: &io)
+    }
+
     private func stop(stack: inout HostStack, io: inout AppIO) {
         stopped = true
         for c in socket.indices {
@@ -130,6 +138,7 @@ final class WrkClient: Workload, Application {
         case .connected:
             established[c] = true
             write(c, e.socket, stack: &stack, io: &io)
+            stopIfDone(stack: &stack, io: &io)
         case .data:
             guard e.message.kind == HTTPMessage.responseKind, let t0 = sentAt[c] else { return }
             responses += 1
@@ -138,23 +147,24 @@ final class WrkClient: Workload, Application {
             if let p = stack.localPort(e.socket) { recorder.ports.insert(p) }
             if io.now - t0 > wrk.timeout { errors[3] += 1 } else { recorder.latencies.append(io.now - t0) }
             sentAt[c] = nil
-            if let r = wrk.requests, responses >= r {
-                stop(stack: &stack, io: &io)
-            } else if wrk.request.asksServerToClose {
+            if wrk.request.asksServerToClose {
                 reconnect(c, stack: &stack, io: &io)
             } else {
                 write(c, e.socket, stack: &stack, io: &io)
             }
+            stopIfDone(stack: &stack, io: &io)
         case .eof:
             // The server closed: wrk reconnects without counting an error.
             if sentAt[c] != nil, wrk.requests != nil { committed -= 1 }
             reconnect(c, stack: &stack, io: &io)
+            stopIfDone(stack: &stack, io: &io)
         case .failed:
             if sentAt[c] != nil, wrk.requests != nil { committed -= 1 }
             release(e.socket)
             socket[c] = nil
             fail(errorClass: established[c] ? 1 : 2, errno: e.errno)
             open(c, stack: &stack, io: &io)
+            stopIfDone(stack: &stack, io: &io)
         case .acceptReady:
             break
         }
