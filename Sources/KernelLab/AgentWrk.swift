@@ -36,7 +36,9 @@ struct AgentWrk {
 
         func record(_ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
             writer.send(
-                .attempt(workload: name, outcome: outcome, latencyMs: latency.map { $0.millisValue }, localPort: port))
+                .attempt(
+                    workload: name, outcome: outcome, latencyMs: latency.map { $0.millisValue },
+                    localPort: port))
         }
         func open(_ c: Int) {
             conns[c] = Conn()
@@ -95,7 +97,8 @@ struct AgentWrk {
             writer.send(
                 .socketErrors(
                     workload: name,
-                    errors: Dictionary(uniqueKeysWithValues: zip(["connect", "read", "write", "timeout"], errors))))
+                    errors: Dictionary(
+                        uniqueKeysWithValues: zip(["connect", "read", "write", "timeout"], errors))))
         }
 
         for c in conns.indices { open(c) }
@@ -147,7 +150,8 @@ struct AgentWrk {
                     record(POSIXErrno.name(e))
                     reconnect(c)
                 case .data:
-                    guard case .complete(let status, let length) = AgentHTTP.parseResponse(conns[c].input) else {
+                    guard case .complete(let status, let length) = AgentHTTP.parseResponse(conns[c].input)
+                    else {
                         if case .malformed = AgentHTTP.parseResponse(conns[c].input) {
                             errors[1] += 1
                             record("EPROTO")

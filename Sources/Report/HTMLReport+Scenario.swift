@@ -145,7 +145,9 @@ extension HTMLReport {
             case (nil, let r?): s += ", until \(plural(r, "response"))"
             case (nil, nil): break
             }
-            s += "; " + requestWords(k.request) + "; <code>--timeout</code> \(escape(formatDuration(k.timeout)))"
+            s +=
+                "; " + requestWords(k.request)
+                + "; <code>--timeout</code> \(escape(formatDuration(k.timeout)))"
         case .synflood(let f):
             s +=
                 "sends \(plural(f.total, "bare SYN")) to \(target) at \(number(f.perSecond, decimals: 3)) per second"

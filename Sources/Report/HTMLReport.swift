@@ -145,7 +145,9 @@ public enum HTMLReport {
             if !w.localPorts.isEmpty {
                 facts.append("local ports \(TerminalReport.portList(w.localPorts)) (\(w.localPorts.count))")
             }
-            if !w.socketErrors.isEmpty { facts.append(escape(TerminalReport.socketErrorsText(w.socketErrors))) }
+            if !w.socketErrors.isEmpty {
+                facts.append(escape(TerminalReport.socketErrorsText(w.socketErrors)))
+            }
             if !w.rounds.isEmpty {
                 let isConnect = spec.map { if case .connect = $0.kind { true } else { false } } ?? false
                 facts.append("rounds: " + TerminalReport.roundsText(w.rounds, isConnect: isConnect))

@@ -114,7 +114,8 @@ extension Validator {
                 try numeric()
                 guard case .wrk = w.kind else { throw bad("socket_errors exist only for wrk workloads") }
                 guard ["connect", "read", "write", "timeout"].contains(p[3]) else {
-                    throw bad("\(quoted(p[3])) is not one of wrk's error classes: connect, read, write, timeout")
+                    throw bad(
+                        "\(quoted(p[3])) is not one of wrk's error classes: connect, read, write, timeout")
                 }
             default:
                 throw bad(forms)

@@ -474,14 +474,11 @@ struct Validator {
         let ctx = "workload '\(name)'"
         let f = Fields(node: pre.node, context: ctx, entries: pre.entries)
 
-        let kindNode = try required(f, "kind", ctx, hint: "curl, connect or rate")
+        let kinds = "curl, wrk, rate, connect or synflood"
+        let kindNode = try required(f, "kind", ctx, hint: kinds)
         let kind = try string(kindNode, f.label("kind"))
         guard let kindKeys = Self.kindKeys.first(where: { $0.kind == kind })?.keys else {
-            if kind == "wrk" {
-                throw fail(kindNode, "workload kind '\(kind)' is not supported by this version yet")
-            }
-            throw fail(
-                kindNode, "\(ctx): kind: unknown kind \(quoted(kind)) (expected curl, connect or rate)")
+            throw fail(kindNode, "\(ctx): kind: unknown kind \(quoted(kind)) (expected \(kinds))")
         }
         let allowed = Self.workloadKeys + kindKeys
         for e in f.entries where !allowed.contains(e.name) {
@@ -674,7 +671,9 @@ struct Validator {
         let n = try int(
             try required(f, "connections", f.context), f.label("connections"), 1...100_000)
         var spec = WrkSpec(connections: n, request: try request(f), close: try closeMode(f))
-        if let d = f.value("duration") { spec.duration = try duration(d, f.label("duration"), positive: true) }
+        if let d = f.value("duration") {
+            spec.duration = try duration(d, f.label("duration"), positive: true)
+        }
         if let r = f.value("requests") { spec.requests = try int(r, f.label("requests"), 1...Int(Int32.max)) }
         if spec.duration == nil && spec.requests == nil {
             throw fail(f.node, "\(f.context): a wrk workload needs duration (e.g. 10s) or requests")

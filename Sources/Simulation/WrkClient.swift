@@ -75,7 +75,9 @@ final class WrkClient: Workload, Application {
         case .success(let h):
             socket[c] = h
             let s = Int(h.index)
-            if s >= owner.count { owner.append(contentsOf: repeatElement(0, count: max(s + 1, owner.count * 2) - owner.count)) }
+            if s >= owner.count {
+                owner.append(contentsOf: repeatElement(0, count: max(s + 1, owner.count * 2) - owner.count))
+            }
             owner[s] = c + 1
         }
     }
@@ -107,7 +109,8 @@ final class WrkClient: Workload, Application {
         }
         sentAt[c] = io.now
         stack.send(
-            h, length: HTTPMessage.requestLength, message: HTTPMessage.request(wrk.request), now: io.now, out: &io.fx)
+            h, length: HTTPMessage.requestLength, message: HTTPMessage.request(wrk.request), now: io.now,
+            out: &io.fx)
     }
 
     /// With `requests`: every response is in and no connection is still connecting (the last

@@ -103,6 +103,39 @@ import Testing
         #expect(KernelLabSupport.namespaces().isEmpty)
     }
 
+    /// wrk's error classes come out of the real kernel as the model has them: a refused
+    /// connect is a write error, a slow response a timeout (ScenarioBehaviourTests.wrkErrors).
+    @Test func wrkErrorClassesOnTheKernel() throws {
+        guard KernelLabSupport.available else { return }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("twlab-wrk-errors.yaml")
+        try """
+        twlab: 1
+        name: wrk-errors
+        duration: 3s
+        network: { delay: 0.05ms }
+        hosts:
+          client: { address: 10.77.0.11 }
+          server: { address: 10.77.0.2, listen: [ { port: 80, accept: { delay: 1.5s } } ] }
+        workloads:
+          - { name: refused, from: client, to: server:81, kind: wrk, connections: 2, duration: 10ms }
+          - { name: slow, from: client, to: server:80, kind: wrk, connections: 2, requests: 2, timeout: 1s, start: 20ms }
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let r = try Twlab.run("run", file.path, "--engine", "kernel", "--json")
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let w = json?["workloads"] as? [String: [String: Any]] ?? [:]
+        let refused = w["refused"]?["socket_errors"] as? [String: Int] ?? [:]
+        let refusals = (w["refused"]?["outcomes"] as? [String: Int])?["ECONNREFUSED"] ?? 0
+        #expect(refusals > 20)
+        #expect(refused == ["connect": 0, "read": 0, "write": refusals, "timeout": 0])
+        #expect(w["slow"]?["outcomes"] as? [String: Int] == ["404": 2])
+        #expect(
+            w["slow"]?["socket_errors"] as? [String: Int] == [
+                "connect": 0, "read": 0, "write": 0, "timeout": 2,
+            ])
+        #expect(KernelLabSupport.namespaces().isEmpty)
+    }
+
     /// A run stopped by `duration` reports attempts still in flight as pending, on both engines.
     @Test func durationStopsReportPendingLikeTheSimulator() throws {
         guard KernelLabSupport.available else { return }

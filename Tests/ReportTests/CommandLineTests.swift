@@ -55,6 +55,21 @@ struct CommandLineTests {
             ])
     }
 
+    /// wrk's "Socket errors" line under the histogram; `socket_errors` in the JSON.
+    @Test func wrkSocketErrors() throws {
+        let r = try Twlab.run("run", "wrk-more-connections-than-ports")
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stdout.contains("\n      4 000 EADDRNOTAVAIL\n    120 404\n"))
+        #expect(r.stdout.contains("\n  Socket errors: connect 4, read 0, write 0, timeout 0\n"))
+        let j = try Twlab.run("run", "wrk-more-connections-than-ports", "--json")
+        let json = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
+        let load = (json?["workloads"] as? [String: Any])?["load"]
+        #expect(
+            (load as? [String: Any])?["socket_errors"] as? [String: Int] == [
+                "connect": 4, "read": 0, "write": 0, "timeout": 0,
+            ])
+    }
+
     @Test func unknownEngine() throws {
         let r = try Twlab.run("run", "seed000-b-http11-reuse1-burst", "--engine", "qemu")
         #expect(r.status == 2)

@@ -151,8 +151,21 @@ import Testing
             "t.yaml:18:23: workload 'burst': reuse_connection: expected true or false, got 'yes'"
         ),
         (
-            "kind wrk", base(line: 16, "    kind: wrk"),
-            "t.yaml:16:11: workload kind 'wrk' is not supported by this version yet"
+            "wrk with a curl key", base(line: 16, "    kind: wrk"),
+            "t.yaml:17:5: key 'count' is not allowed for kind wrk in workload 'burst' (wrk takes: connections, duration, requests, http, header, close, timeout)"
+        ),
+        (
+            "wrk without duration or requests", base(line: 17, "    kind: wrk\n    connections: 4", drop: 16),
+            "t.yaml:13:5: workload 'burst': a wrk workload needs duration (e.g. 10s) or requests"
+        ),
+        (
+            "wrk without connections", base(line: 17, "    kind: wrk\n    requests: 4", drop: 16),
+            "t.yaml:13:5: workload 'burst' is missing required key 'connections'"
+        ),
+        (
+            "wrk with no connections",
+            base(line: 17, "    kind: wrk\n    connections: 0\n    requests: 4", drop: 16),
+            "t.yaml:17:18: workload 'burst': connections: 0 is outside 1...100000"
         ),
         (
             "synflood with count and duration", base(line: 16, "    kind: synflood\n    duration: 1s"),
@@ -164,11 +177,11 @@ import Testing
         ),
         (
             "kind unknown", base(line: 16, "    kind: ab"),
-            "t.yaml:16:11: workload 'burst': kind: unknown kind 'ab' (expected curl, connect or rate)"
+            "t.yaml:16:11: workload 'burst': kind: unknown kind 'ab' (expected curl, wrk, rate, connect or synflood)"
         ),
         (
             "kind missing", base(line: 16, "    # no kind"),
-            "t.yaml:13:5: workload 'burst' is missing required key 'kind' (curl, connect or rate)"
+            "t.yaml:13:5: workload 'burst' is missing required key 'kind' (curl, wrk, rate, connect or synflood)"
         ),
         (
             "workload name missing", base(line: 13, "  - nam: burst"),

@@ -42,10 +42,12 @@ let baseYAML = """
 
 /// `baseYAML` with line `line` (1-based) replaced by `text` (which may hold several lines),
 /// or with `text` appended when `line` is 18.
-func base(line: Int, _ text: String) -> String {
+/// With `drop`, that line is removed too (after the replacement).
+func base(line: Int, _ text: String, drop: Int? = nil) -> String {
     var lines = baseYAML.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     if lines.last == "" { lines.removeLast() }
     if line == lines.count + 1 { lines.append(text) } else { lines[line - 1] = text }
+    if let drop { lines.remove(at: drop - 1) }
     return lines.joined(separator: "\n") + "\n"
 }
 

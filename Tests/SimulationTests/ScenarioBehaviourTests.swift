@@ -145,4 +145,40 @@ import Testing
         #expect(w.localPorts == [40500, 40501])
         #expect(w.count("EADDRNOTAVAIL") == 6)
     }
+
+    /// wrk's error classes (wrk 4.2, `wrk.c`): a refused connect shows up as a write error (wrk
+    /// writes without reading SO_ERROR, then reconnects); a response slower than `--timeout` is
+    /// a timeout but still a response. The kernel engine gave the same classes (refused: 180
+    /// write errors in 10 ms there, a slower client than the model's).
+    static let wrkErrors = """
+        twlab: 1
+        name: wrk-errors
+        seed: 1
+        duration: 3s
+        network: { delay: 0.05ms }
+        hosts:
+          client: { address: 10.77.0.11 }
+          server:
+            address: 10.77.0.2
+            listen:
+              - { port: 80, accept: { delay: 1.5s } }
+        workloads:
+          - { name: refused, from: client, to: server:81, kind: wrk, connections: 2, duration: 10ms }
+          - { name: slow, from: client, to: server:80, kind: wrk, connections: 2, requests: 2, timeout: 1s, start: 20ms }
+        """
+
+    @Test func wrkErrorClasses() throws {
+        let r = try Self.run(Self.wrkErrors, "wrk-errors")
+        let refused = try #require(r.workload("refused"))
+        // Each reconnect takes one 0.1 ms round trip: 99 per connection in 10 ms.
+        #expect(refused.outcomes == [Outcome("ECONNREFUSED", 198)])
+        #expect(
+            refused.socketErrors == [
+                Outcome("connect", 0), Outcome("read", 0), Outcome("write", 198), Outcome("timeout", 0),
+            ])
+        let slow = try #require(r.workload("slow"))
+        #expect(slow.outcomes == [Outcome("404", 2)])
+        #expect(slow.socketErrors.first { $0.key == "timeout" }?.count == 2)
+        #expect(slow.latency == nil)  // wrk keeps timed-out responses out of its latency stats
+    }
 }
