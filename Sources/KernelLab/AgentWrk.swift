@@ -101,7 +101,15 @@ struct AgentWrk {
                         uniqueKeysWithValues: zip(["connect", "read", "write", "timeout"], errors))))
         }
 
-        for c in conns.indices { open(c) }
+        for c in conns.indices {
+            if spec.spacing > 0 {
+                guard stop.sleep(until: start + Nanos(c) * spec.spacing) else {
+                    finish()
+                    return
+                }
+            }
+            open(c)
+        }
         while true {
             if let r = spec.requests, responses >= r,
                 !conns.contains(where: { $0.fd >= 0 && !$0.established })

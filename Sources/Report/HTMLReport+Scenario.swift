@@ -148,6 +148,7 @@ extension HTMLReport {
             s +=
                 "; " + requestWords(k.request)
                 + "; <code>--timeout</code> \(escape(formatDuration(k.timeout)))"
+            if k.spacing > 0 { s += "; opens its connections \(escape(formatDuration(k.spacing))) apart" }
         case .synflood(let f):
             s +=
                 "sends \(plural(f.total, "bare SYN")) to \(target) at \(number(f.perSecond, decimals: 3)) per second"

@@ -362,6 +362,10 @@ public struct WrkSpec: Sendable, Equatable {
     public var close: CloseMode
     /// `--timeout`: a response slower than this counts as a timeout error (wrk's default 2 s).
     public var timeout: Nanos
+    /// Time between opening one connection and the next at the start (0: all at once). wrk
+    /// opens them in a tight loop, but over veth each handshake completes inside connect()
+    /// (lab-notes k2), which spacing reproduces on the model. Extension of design.md.
+    public var spacing: Nanos = 0
 
     public init(
         connections: Int, duration: Nanos? = nil, requests: Int? = nil,

@@ -26,7 +26,7 @@ struct Validator {
             ]
         ),
         ("rate", ["rate", "duration", "http", "header", "close", "timeout"]),
-        ("wrk", ["connections", "duration", "requests", "http", "header", "close", "timeout"]),
+        ("wrk", ["connections", "duration", "requests", "http", "header", "close", "timeout", "spacing"]),
         ("synflood", ["count", "rate", "duration"]),
     ]
 
@@ -679,6 +679,7 @@ struct Validator {
             throw fail(f.node, "\(f.context): a wrk workload needs duration (e.g. 10s) or requests")
         }
         if let t = try timeout(f) { spec.timeout = t }
+        if let s = f.value("spacing") { spec.spacing = try duration(s, f.label("spacing")) }
         return spec
     }
 

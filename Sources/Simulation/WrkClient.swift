@@ -40,6 +40,8 @@ final class WrkClient: Workload, Application {
 
     private static let openToken: UInt32 = 0
     private static let stopToken: UInt32 = 1
+    /// Tokens from here open connection `token - firstConnectionToken` (with `spacing`).
+    private static let firstConnectionToken: UInt32 = 2
 
     init(id: UInt32, host: Int, index: Int, spec: WorkloadSpec, wrk: WrkSpec) {
         self.id = id
@@ -59,7 +61,16 @@ final class WrkClient: Workload, Application {
     func timer(_ t: UInt32, stack: inout HostStack, io: inout AppIO) {
         guard !stopped else { return }
         if t == WrkClient.openToken {
-            for c in 0..<wrk.connections { open(c, stack: &stack, io: &io) }
+            if wrk.spacing == 0 {
+                for c in 0..<wrk.connections { open(c, stack: &stack, io: &io) }
+            } else {
+                for c in 0..<wrk.connections {
+                    io.after(
+                        Nanos(c) * wrk.spacing, app: id, token: WrkClient.firstConnectionToken + UInt32(c))
+                }
+            }
+        } else if t >= WrkClient.firstConnectionToken {
+            open(Int(t - WrkClient.firstConnectionToken), stack: &stack, io: &io)
         } else {
             stop(stack: &stack, io: &io)
         }

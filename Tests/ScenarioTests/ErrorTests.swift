@@ -152,7 +152,7 @@ import Testing
         ),
         (
             "wrk with a curl key", base(line: 16, "    kind: wrk"),
-            "t.yaml:17:5: key 'count' is not allowed for kind wrk in workload 'burst' (wrk takes: connections, duration, requests, http, header, close, timeout)"
+            "t.yaml:17:5: key 'count' is not allowed for kind wrk in workload 'burst' (wrk takes: connections, duration, requests, http, header, close, timeout, spacing)"
         ),
         (
             "wrk without duration or requests", base(line: 17, "    kind: wrk\n    connections: 4", drop: 16),
