@@ -230,17 +230,30 @@ extension HostStack {
                 return
             }
             if s.state == .finWait1 { return }  // FIN already queued (send with fin)
-            let seq = s.sndNxt
-            if s.sndUna == s.sndNxt { sockets[Int(i)].retransStamp = now }
-            sockets[Int(i)].sndNxt = seq &+ 1
-            sockets[Int(i)].finSent = true
             sockets[Int(i)].state = s.state == .established ? .finWait1 : .lastAck
-            sockets[Int(i)].sentAt = now
-            emit(i, flags: [.fin], seq: seq, now: now, out: &out)
-            armAfterTransmit(i, now: now, out: &out)
+            if s.retransmits > 0 && s.sndUna != s.sndNxt {
+                // tcp_send_fin queues a FIN skb behind the unacknowledged data; after an RTO the
+                // congestion window of 1 is full, so it waits for that data's ACK.
+                sockets[Int(i)].finQueued = true
+                return
+            }
+            sendFin(i, now: now, out: &out)
         default:
             return
         }
+    }
+
+    /// Sends the FIN at snd_nxt and arms the retransmission timer (tcp_send_fin).
+    mutating func sendFin(_ i: UInt32, now: Nanos, out: inout Effects) {
+        let s = sockets[Int(i)]
+        let seq = s.sndNxt
+        if s.sndUna == s.sndNxt { sockets[Int(i)].retransStamp = now }
+        sockets[Int(i)].sndNxt = seq &+ 1
+        sockets[Int(i)].finSent = true
+        sockets[Int(i)].finQueued = false
+        sockets[Int(i)].sentAt = now
+        emit(i, flags: [.fin], seq: seq, now: now, out: &out)
+        armAfterTransmit(i, now: now, out: &out)
     }
 
     /// An orphaned FIN_WAIT2 (TW-9): tmo = max(tcp_fin_timeout, 3.5·RTO). At most 60 s: a

@@ -145,6 +145,7 @@ extension HostStack {
                 s.retransmits = 0
                 sockets[Int(i)] = s
                 cancelRetransmit(i)
+                if s.finQueued { sendFin(i, now: now, out: &out) }
             } else {
                 sockets[Int(i)] = s
             }

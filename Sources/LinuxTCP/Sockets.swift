@@ -69,6 +69,9 @@ struct FullSocket: SlabSlot {
     var inAcceptQueue = false
     var tsOK = false
     var finSent = false
+    /// close() queued the FIN behind data that an RTO already retransmitted: with cwnd at 1
+    /// (`tcp_enter_loss`) `tcp_write_xmit` keeps it until that data is acknowledged.
+    var finQueued = false
     var ackPending = false
     var ackDirty = false
     /// close() was called (SOCK_DEAD / RCV_SHUTDOWN).
