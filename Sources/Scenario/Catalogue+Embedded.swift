@@ -743,6 +743,7 @@ extension Catalogue {
             #        loopback_fill=11 loopback_after1.5s_ok=11/11   (identical in runs 1-5)
             expect:
               workloads.veth_fill.outcomes.404: [10, 11]
+              workloads.veth_fill.outcomes.EADDRNOTAVAIL: [0, 1]     # the 11th curl when the fill got 10 ports
               workloads.veth_after.outcomes.404: [0, 1]
               workloads.veth_after.outcomes.EADDRNOTAVAIL: [10, 11]
               workloads.lo_fill.outcomes.404: [10, 11]
@@ -941,6 +942,7 @@ extension Catalogue {
             # RESULT exp=i_server_ts0_reuse1 ... ts0_fill=11 ts0_after1.5s_ok=0/11 ... (both runs; runs 1-5 identical)
             expect:
               workloads.fill.outcomes.404: [10, 11]                  # ts0_fill=11
+              workloads.fill.outcomes.EADDRNOTAVAIL: [0, 1]     # the 11th curl when the fill got 10 ports
               workloads.again.outcomes.404: [0, 1]                  # ts0_after1.5s_ok=0/11
               workloads.again.outcomes.EADDRNOTAVAIL: [10, 11]
               # An 11-port range gives 10 connections in ~5% of fills: one connect() scans 10 candidates
@@ -1005,6 +1007,7 @@ extension Catalogue {
             # RESULT exp=i_server_ts0_reuse1 ... ts1_fill=10 ts1_after1.5s_ok=11/11 (run 5: the parity effect, row s)
             expect:
               workloads.fill.outcomes.404: [10, 11]            # ts1_fill
+              workloads.fill.outcomes.EADDRNOTAVAIL: [0, 1]     # the 11th curl when the fill got 10 ports
               workloads.again.outcomes.404: [10, 11]                 # ts1_after1.5s_ok=11/11
               # An 11-port range gives 10 connections in ~5% of fills: one connect() scans 10 candidates
               # (lab-notes surprise 2, row s; the kernel gave 10 in rows c and d). Every count that
