@@ -33,6 +33,9 @@ struct AgentWrk {
         var committed = 0  // requests written and not failed; at most `requests`
         var fds: [pollfd] = []
         var index: [Int32: Int] = [:]
+        /// Connections given a new socket in this poll round: the round's events are not theirs
+        /// (the new socket may have reused a closed one's descriptor number).
+        var reopened = Set<Int>()
 
         func record(_ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
             writer.send(
@@ -41,6 +44,7 @@ struct AgentWrk {
                     localPort: port))
         }
         func open(_ c: Int) {
+            reopened.insert(c)
             conns[c] = Conn()
             let (fd, err) = POSIXSocket.tcp()
             guard fd >= 0 else {
@@ -130,8 +134,9 @@ struct AgentWrk {
                 finish()
                 return
             }
+            reopened.removeAll(keepingCapacity: true)
             for p in fds.dropFirst() where p.revents != 0 {
-                guard let c = index[p.fd] else { continue }
+                guard let c = index[p.fd], !reopened.contains(c) else { continue }
                 if !conns[c].established {
                     // wrk's socket_connected, then socket_writeable in the same turn.
                     let e = POSIXSocket.pendingError(p.fd)
@@ -158,14 +163,18 @@ struct AgentWrk {
                     record(POSIXErrno.name(e))
                     reconnect(c)
                 case .data:
-                    guard case .complete(let status, let length) = AgentHTTP.parseResponse(conns[c].input)
-                    else {
-                        if case .malformed = AgentHTTP.parseResponse(conns[c].input) {
-                            errors[1] += 1
-                            record("EPROTO")
-                            reconnect(c)
-                        }
+                    let status: Int
+                    let length: Int
+                    switch AgentHTTP.parseResponse(conns[c].input) {
+                    case .incomplete:
                         continue
+                    case .malformed:
+                        errors[1] += 1
+                        record("EPROTO")
+                        reconnect(c)
+                        continue
+                    case .complete(let s, let n):
+                        (status, length) = (s, n)
                     }
                     responses += 1
                     let latency = POSIXClock.now() - (conns[c].sentAt ?? start)
