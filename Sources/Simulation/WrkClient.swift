@@ -33,6 +33,8 @@ final class WrkClient: Workload, Application {
     private var owner: [Int] = []
     private var responses = 0
     private var stopped = false
+    /// Connections opened for the first time so far (all of them at once, or `spacing` apart).
+    private var launched = 0
     /// Requests written and not yet failed: with `requests`, no more than that are written.
     private var committed = 0
     /// connect, read, write, timeout.
@@ -62,7 +64,11 @@ final class WrkClient: Workload, Application {
         guard !stopped else { return }
         if t == WrkClient.openToken {
             if wrk.spacing == 0 {
-                for c in 0..<wrk.connections { open(c, stack: &stack, io: &io) }
+                for c in 0..<wrk.connections {
+                    launched += 1
+                    open(c, stack: &stack, io: &io)
+                }
+                stopIfDone(stack: &stack, io: &io)
             } else {
                 for c in 0..<wrk.connections {
                     io.after(
@@ -70,7 +76,9 @@ final class WrkClient: Workload, Application {
                 }
             }
         } else if t >= WrkClient.firstConnectionToken {
+            launched += 1
             open(Int(t - WrkClient.firstConnectionToken), stack: &stack, io: &io)
+            stopIfDone(stack: &stack, io: &io)
         } else {
             stop(stack: &stack, io: &io)
         }
@@ -125,9 +133,12 @@ final class WrkClient: Workload, Application {
     }
 
     /// With `requests`: every response is in and no connection is still connecting (the last
-    /// reconnects complete before wrk exits, so the run ends the same on both engines).
+    /// reconnects complete before wrk exits, so the run ends the same on both engines), or
+    /// every connection died at connect() and nothing is left to wait for.
     private func stopIfDone(stack: inout HostStack, io: inout AppIO) {
-        guard !stopped, let r = wrk.requests, responses >= r else { return }
+        guard !stopped, let r = wrk.requests else { return }
+        let allDead = launched == wrk.connections && socket.allSatisfy { $0 == nil }
+        guard responses >= r || (allDead && wrk.duration == nil) else { return }
         for c in socket.indices where socket[c] != nil && !established[c] { return }
         stop(stack: &stack, io: &io)
     }

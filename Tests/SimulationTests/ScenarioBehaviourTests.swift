@@ -181,4 +181,28 @@ import Testing
         #expect(slow.socketErrors.first { $0.key == "timeout" }?.count == 2)
         #expect(slow.latency == nil)  // wrk keeps timed-out responses out of its latency stats
     }
+
+    /// A wrk whose every connection dies at connect() (EADDRNOTAVAIL: the two ports are held)
+    /// ends at once, as on the kernel engine, so a workload `after:` it still runs.
+    @Test func wrkWithEveryConnectionDeadFinishes() throws {
+        let r = try Self.run(
+            """
+            twlab: 1
+            name: wrk-dead
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+                sysctl: { net.ipv4.ip_local_port_range: "1024 1025" }
+              server: { address: 10.77.0.2, listen: [ { port: 80 } ] }
+            workloads:
+              - { name: hold, from: client, to: server:80, kind: connect, count: 2, concurrency: 2, hold: 3s }
+              - { name: load, from: client, to: server:80, kind: wrk, connections: 3, requests: 5, start: 1s }
+              - { name: next, from: client, to: server:80, kind: curl, count: 1, after: load }
+            """, "wrk-dead")
+        let load = try #require(r.workload("load"))
+        #expect(load.outcomes == [Outcome("EADDRNOTAVAIL", 3)])
+        #expect(load.socketErrors.first { $0.key == "connect" }?.count == 3)
+        #expect(r.workload("next")?.outcomes == [Outcome("EADDRNOTAVAIL", 1)])
+    }
 }
