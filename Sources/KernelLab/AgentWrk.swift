@@ -1,12 +1,14 @@
 import Glibc
 import LinuxTCP
+import Results
 import Scenario
 
 /// wrk 4.2 with real sockets (mirrors the simulator's `WrkClient`, whose doc lists what each
 /// error class means): `connections` non-blocking sockets in one poll loop, each sending its
 /// next request when a response completes, reconnecting when the response closes the
-/// connection or the socket fails. Like wrk it never reads `SO_ERROR`: the first write after
-/// the socket turns writable reports a failed connect, as a write error.
+/// connection or the socket fails. wrk never reads `SO_ERROR`, so its first write reports a
+/// failed connect; the agent reads `SO_ERROR` when the socket turns writable and counts that
+/// error as the write error wrk would have had.
 struct AgentWrk {
     let name: String
     let to: Endpoint
@@ -102,7 +104,7 @@ struct AgentWrk {
                 .socketErrors(
                     workload: name,
                     errors: Dictionary(
-                        uniqueKeysWithValues: zip(["connect", "read", "write", "timeout"], errors))))
+                        uniqueKeysWithValues: zip(WorkloadResult.socketErrorClasses, errors))))
         }
 
         for c in conns.indices {
@@ -121,6 +123,16 @@ struct AgentWrk {
                 break
             }
             if let end, POSIXClock.now() >= end { break }
+            // A request given back by a connection that then died at connect() is taken up by
+            // an idle one, so `requests` are all written.
+            if let r = spec.requests {
+                for c in conns.indices
+                where committed < r && conns[c].fd >= 0 && conns[c].established
+                    && conns[c].sentAt == nil
+                {
+                    _ = write(c)
+                }
+            }
             fds.removeAll(keepingCapacity: true)
             fds.append(stop.pollEntry)
             for c in conns where c.fd >= 0 {
@@ -176,11 +188,15 @@ struct AgentWrk {
                     case .complete(let s, let n):
                         (status, length) = (s, n)
                     }
+                    guard let sentAt = conns[c].sentAt else {
+                        conns[c].input.removeFirst(length)  // not an answer to a request of ours
+                        continue
+                    }
                     responses += 1
-                    let latency = POSIXClock.now() - (conns[c].sentAt ?? start)
-                    if latency > spec.timeout { errors[3] += 1 }
+                    let latency = POSIXClock.now() - sentAt
+                    if latency >= spec.timeout { errors[3] += 1 }
                     record(
-                        String(status), latency: latency > spec.timeout ? nil : latency,
+                        String(status), latency: latency >= spec.timeout ? nil : latency,
                         port: POSIXSocket.localPort(p.fd))
                     conns[c].input.removeFirst(length)
                     conns[c].sent = 0

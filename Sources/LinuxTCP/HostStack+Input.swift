@@ -141,6 +141,8 @@ extension HostStack {
             s.outLength -= dataAcked
             if s.retransmits == 0 && s.srtt == 0 { s.srtt = now - s.sentAt }
             s.hadRTTSample = true
+            // Whether this ACK covers a FIN already sent (taken before a queued FIN goes out).
+            let finAcked = s.finSent && s.sndUna == s.sndNxt
             if s.sndUna == s.sndNxt {
                 s.retransmits = 0
                 sockets[Int(i)] = s
@@ -149,7 +151,6 @@ extension HostStack {
             } else {
                 sockets[Int(i)] = s
             }
-            let finAcked = s.finSent && s.sndUna == s.sndNxt
             if finAcked {
                 switch s.state {
                 case .finWait1:

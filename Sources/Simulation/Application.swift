@@ -124,11 +124,8 @@ final class HTTPServer: Application {
     private func keepAlive(_ h: SocketHandle, io: inout AppIO) {
         guard let http = spec.http else { return }
         let slot = Int(h.index)
-        if slot >= conn.count {
-            let n = max(slot + 1, conn.count * 2)
-            conn.append(contentsOf: repeatElement(nil, count: n - conn.count))
-            idleDeadline.append(contentsOf: repeatElement(0, count: n - idleDeadline.count))
-        }
+        conn.cover(slot, with: nil)
+        idleDeadline.cover(slot, with: 0)
         conn[slot] = h
         idleDeadline[slot] = io.now + http.keepaliveTimeout
         io.after(http.keepaliveTimeout, app: id, token: UInt32(slot + 1), lane: keepaliveLane)
@@ -223,5 +220,14 @@ class Workload {
         guard finishedAt == nil else { return }
         finishedAt = io.now
         io.finished.append(index)
+    }
+}
+
+extension Array {
+    /// Makes index `i` valid, filling new places with `value`; grows at least twofold, so
+    /// arrays indexed by socket slot reach their size in a few steps.
+    mutating func cover(_ i: Int, with value: Element) {
+        guard i >= count else { return }
+        append(contentsOf: repeatElement(value, count: Swift.max(i + 1, count * 2) - count))
     }
 }

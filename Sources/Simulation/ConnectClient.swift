@@ -79,9 +79,7 @@ final class ConnectClient: Workload, Application {
             return false
         case .success(let h):
             let s = Int(h.index)
-            if s >= slots.count {
-                slots.append(contentsOf: repeatElement(nil, count: max(s + 1, slots.count * 2) - slots.count))
-            }
+            slots.cover(s, with: nil)
             slots[s] = Slot(handle: h, startedAt: io.now)
             open += 1
             if let to = c.timeout { io.after(to, app: id, token: Self.token(s, hold: false)) }

@@ -67,12 +67,9 @@ final class RateClient: Workload, Application {
             recorder.record(Recorder.code(e))
         case .success(let h):
             let s = Int(h.index)
-            if s >= live.count {
-                let n = max(s + 1, live.count * 2)
-                startedAt.append(contentsOf: repeatElement(0, count: n - startedAt.count))
-                generation.append(contentsOf: repeatElement(0, count: n - generation.count))
-                live.append(contentsOf: repeatElement(false, count: n - live.count))
-            }
+            startedAt.cover(s, with: 0)
+            generation.cover(s, with: 0)
+            live.cover(s, with: false)
             startedAt[s] = io.now
             generation[s] = h.generation
             live[s] = true

@@ -10,7 +10,8 @@ import Scenario
 ///   wrk wrote shows up here. wrk then reconnects.
 /// - **read**: a read error (ECONNRESET after the request went out); wrk reconnects. A clean
 ///   EOF before a response is not an error: wrk just reconnects.
-/// - **timeout**: a response that took longer than `--timeout`; it still counts as a response.
+/// - **timeout**: a response that took `--timeout` or longer (`stats_record` refuses it); it still
+///   counts as a response. wrk 4.2 has no timer for requests never answered: they count nothing.
 /// A response that closes the connection (`Connection: close`, HTTP/1.0) makes wrk reconnect.
 /// The run stops after `duration` (or `requests` responses, an extension), closing everything;
 /// requests still outstanding then are not counted, as in wrk. With `requests`, exactly that many
@@ -94,9 +95,7 @@ final class WrkClient: Workload, Application {
         case .success(let h):
             socket[c] = h
             let s = Int(h.index)
-            if s >= owner.count {
-                owner.append(contentsOf: repeatElement(0, count: max(s + 1, owner.count * 2) - owner.count))
-            }
+            owner.cover(s, with: 0)
             owner[s] = c + 1
         }
     }
@@ -137,6 +136,10 @@ final class WrkClient: Workload, Application {
     /// every connection died at connect() and nothing is left to wait for.
     private func stopIfDone(stack: inout HostStack, io: inout AppIO) {
         guard !stopped, let r = wrk.requests else { return }
+        // A request given back by a connection that died at connect() goes to an idle one.
+        for c in socket.indices where committed < r && established[c] && sentAt[c] == nil {
+            if let h = socket[c] { write(c, h, stack: &stack, io: &io) }
+        }
         let allDead = launched == wrk.connections && socket.allSatisfy { $0 == nil }
         guard responses >= r || (allDead && wrk.duration == nil) else { return }
         for c in socket.indices where socket[c] != nil && !established[c] { return }
@@ -170,7 +173,7 @@ final class WrkClient: Workload, Application {
             recorder.attempts += 1
             recorder.record(Int(e.message.arg))
             if let p = stack.localPort(e.socket) { recorder.ports.insert(p) }
-            if io.now - t0 > wrk.timeout { errors[3] += 1 } else { recorder.latencies.append(io.now - t0) }
+            if io.now - t0 >= wrk.timeout { errors[3] += 1 } else { recorder.latencies.append(io.now - t0) }
             sentAt[c] = nil
             if wrk.request.asksServerToClose {
                 reconnect(c, stack: &stack, io: &io)
