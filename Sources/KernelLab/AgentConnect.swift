@@ -13,6 +13,8 @@ struct AgentConnect {
     let spec: ConnectSpec
     let writer: AgentLineWriter
     let stop: AgentStopSignal
+    /// `request`: the bytes written once connected.
+    var request: [UInt8]? { spec.request.map { AgentHTTP.request($0, to: to.address, port: to.port) } }
 
     private struct Slot {
         var startedAt: Nanos
@@ -185,6 +187,8 @@ struct AgentConnect {
         attempt("connected", latency: now - s.startedAt, port: POSIXSocket.localPort(fd))
         r.successes += 1
         s.established = true
+        // One request, written once (a short write into an empty send buffer cannot happen).
+        if let request { _ = POSIXSocket.send(fd, request, from: 0) }
         if spec.fill {
             r.slots[fd] = nil
             r.held.append(fd)

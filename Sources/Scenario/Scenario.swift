@@ -313,6 +313,11 @@ public struct ConnectSpec: Sendable, Equatable {
     /// Python loop of non-blocking connects over veth finishes each handshake before the next
     /// (lab-notes k2), which spacing reproduces. Extension of design.md.
     public var spacing: Nanos = 0
+    /// Once connected, write one HTTP request and wait (never reading): lab-notes k3–k5's
+    /// `cli.py flood`. Against a slowly accepting server the unanswered request is what the
+    /// client retransmits, and each retransmission is another try at the server's final ACK.
+    /// Extension of design.md.
+    public var request: HTTPRequestSpec? = nil
 
     public init(
         count: Int, concurrency: Int = 1, hold: Nanos = 0, close: CloseMode = .fin, bind: BindSpec? = nil,

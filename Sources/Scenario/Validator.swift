@@ -22,7 +22,7 @@ struct Validator {
             "connect",
             [
                 "count", "concurrency", "hold", "close", "bind", "fill", "rounds", "interval", "timeout",
-                "spacing",
+                "spacing", "request",
             ]
         ),
         ("rate", ["rate", "duration", "http", "header", "close", "timeout"]),
@@ -628,6 +628,7 @@ struct Validator {
         if let n = f.value("rounds") { spec.rounds = try int(n, f.label("rounds"), 1...Int.max) }
         if let n = f.value("interval") { spec.interval = try duration(n, f.label("interval")) }
         if let n = f.value("spacing") { spec.spacing = try duration(n, f.label("spacing")) }
+        if let n = f.value("request"), try bool(n, f.label("request")) { spec.request = HTTPRequestSpec() }
         spec.timeout = try timeout(f)
         return spec
     }

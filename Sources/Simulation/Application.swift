@@ -1,3 +1,4 @@
+import Glibc
 import LinuxTCP
 import Scenario
 
@@ -28,6 +29,16 @@ protocol Application: AnyObject {
     func handle(_ e: AppEvent, stack: inout HostStack, io: inout AppIO)
     func timer(_ token: UInt32, stack: inout HostStack, io: inout AppIO)
 }
+
+/// How long after the kernel completes a connect() the client application acts on it: its
+/// event loop's turn (poll wake-up, SO_ERROR, the first write). Over veth the server's answer to
+/// the final ACK, such as the RST of `tcp_abort_on_overflow=1`, is processed in the same
+/// softirq as the ACK, before any application runs; so the client reads that RST as the
+/// connect's SO_ERROR (lab-notes k4: connect_ECONNRESET = the server's RSTs) or as wrk's
+/// first write failing (k7: write errors), and never sends its request. The model's link
+/// delay (50 µs each way in the seed scenarios) stands in for that softirq, so this must exceed
+/// the model's round trip; a Python select() loop over a hundred sockets takes about this long.
+let connectWakeup: Nanos = { if let v = getenv("TWWAKE") { return Nanos(atoi(v)) }; return 200_000 }()
 
 /// The HTTP messages carried in ``AppMessage``: kind 1 is a request, 2 a response.
 enum HTTPMessage {

@@ -4,7 +4,8 @@ import Scenario
 /// Plain connect() calls (design.md `connect`): `concurrency` connections in flight or held,
 /// each held for `hold` and then closed; or, with `fill`, connect one by one holding every
 /// connection until a connect() fails, then close them all (lab-notes experiment s). `rounds`
-/// repeats the whole thing, `interval` apart, and records successes per round.
+/// repeats the whole thing, `interval` apart, and records successes per round. With `request`,
+/// each connection writes one HTTP request once connected and never reads.
 ///
 /// Per-connection state lives in arrays indexed by socket slot; a timer's token names the slot
 /// and the timer's kind, so finding its connection is O(1).
@@ -24,13 +25,20 @@ final class ConnectClient: Workload, Application {
         var startedAt: Nanos
         var established = false
         var holdUntil: Nanos = .max
+        /// When the kernel completed the connect (the application hears of it `wakeup` later).
+        var connectedAt: Nanos? = nil
     }
     private var slots: [Slot?] = []
     private static let roundToken: UInt32 = 1
     /// One launch of a spaced initial wave.
     private static let launchToken: UInt32 = 0
 
-    private static func token(_ slot: Int, hold: Bool) -> UInt32 { UInt32(slot) << 1 + (hold ? 1 : 0) + 2 }
+    private enum SlotTimer: UInt32 {
+        case timeout = 0
+        case hold = 1
+        case notice = 2
+    }
+    private static func token(_ slot: Int, _ kind: SlotTimer) -> UInt32 { (UInt32(slot) << 2 | kind.rawValue) + 2 }
 
     init(id: UInt32, host: Int, index: Int, spec: WorkloadSpec, connect: ConnectSpec) {
         self.id = id
@@ -82,7 +90,7 @@ final class ConnectClient: Workload, Application {
             slots.cover(s, with: nil)
             slots[s] = Slot(handle: h, startedAt: io.now)
             open += 1
-            if let to = c.timeout { io.after(to, app: id, token: Self.token(s, hold: false)) }
+            if let to = c.timeout { io.after(to, app: id, token: Self.token(s, .timeout)) }
             return true
         }
     }
@@ -128,22 +136,11 @@ final class ConnectClient: Workload, Application {
         guard s < slots.count, let slot = slots[s], slot.handle == e.socket else { return }
         switch e.kind {
         case .connected:
-            recorder.record(Recorder.connected)
-            recorder.latencies.append(io.now - slot.startedAt)
-            if let p = stack.localPort(e.socket) { recorder.ports.insert(p) }
-            roundSuccesses += 1
-            slots[s]!.established = true
-            if c.fill {
-                held.append(e.socket)
-                if held.count >= c.count || !launch(stack: &stack, io: &io) {
-                    endRound(stack: &stack, io: &io)
-                }
-            } else if c.hold > 0 {
-                slots[s]!.holdUntil = io.now + c.hold
-                io.after(c.hold, app: id, token: Self.token(s, hold: true))
+            slots[s]!.connectedAt = io.now
+            if connectWakeup > 0 {
+                io.after(connectWakeup, app: id, token: Self.token(s, .notice))
             } else {
-                close(e.socket, stack: &stack, io: &io)
-                slotFree(stack: &stack, io: &io)
+                noticeConnected(s, stack: &stack, io: &io)
             }
         case .failed:
             slots[s] = nil
@@ -160,6 +157,35 @@ final class ConnectClient: Workload, Application {
         }
     }
 
+    /// The application learns that slot `s` connected: it counts it, writes its request, then
+    /// holds or closes it.
+    private func noticeConnected(_ s: Int, stack: inout HostStack, io: inout AppIO) {
+        guard let slot = slots[s] else { return }
+        let h = slot.handle
+        recorder.record(Recorder.connected)
+        recorder.latencies.append((slot.connectedAt ?? io.now) - slot.startedAt)
+        if let p = stack.localPort(h) { recorder.ports.insert(p) }
+        roundSuccesses += 1
+        slots[s]!.established = true
+        if let r = c.request {
+            stack.send(
+                h, length: HTTPMessage.requestLength, message: HTTPMessage.request(r), now: io.now,
+                out: &io.fx)
+        }
+        if c.fill {
+            held.append(h)
+            if held.count >= c.count || !launch(stack: &stack, io: &io) {
+                endRound(stack: &stack, io: &io)
+            }
+        } else if c.hold > 0 {
+            slots[s]!.holdUntil = io.now + c.hold
+            io.after(c.hold, app: id, token: Self.token(s, .hold))
+        } else {
+            close(h, stack: &stack, io: &io)
+            slotFree(stack: &stack, io: &io)
+        }
+    }
+
     func timer(_ t: UInt32, stack: inout HostStack, io: inout AppIO) {
         if t == ConnectClient.roundToken {
             beginRound(stack: &stack, io: &io)
@@ -170,14 +196,17 @@ final class ConnectClient: Workload, Application {
             endRoundIfDone(stack: &stack, io: &io)
             return
         }
-        let s = Int((t - 2) >> 1)
-        let isHold = (t - 2) & 1 == 1
-        guard s < slots.count, let slot = slots[s] else { return }
-        if isHold {
+        let s = Int((t - 2) >> 2)
+        guard s < slots.count, let slot = slots[s], let kind = SlotTimer(rawValue: (t - 2) & 3) else { return }
+        switch kind {
+        case .notice:
+            guard !slot.established, let at = slot.connectedAt, at + connectWakeup <= io.now else { return }
+            noticeConnected(s, stack: &stack, io: &io)
+        case .hold:
             guard slot.established, slot.holdUntil <= io.now else { return }
             close(slot.handle, stack: &stack, io: &io)
             slotFree(stack: &stack, io: &io)
-        } else {
+        case .timeout:
             // SO_SNDTIMEO: the connect did not complete in time.
             guard !slot.established, let to = c.timeout, slot.startedAt + to <= io.now else { return }
             recorder.record(Recorder.code(.ETIMEDOUT))

@@ -18,18 +18,20 @@ import Scenario
 /// requests are written (a failed one is written again), and the run ends once every response
 /// is in and no connection is still connecting.
 ///
-/// The simulated wrk writes as soon as the connection is established; the real one reacts a
-/// few tens of microseconds later, so a reset that races the request (lab-notes k7, abort on
-/// overflow) lands as a write error on the kernel more often than here.
+/// wrk hears of an established connection ``connectWakeup`` after the kernel completes it and
+/// writes then, so a reset that came back with the handshake (lab-notes k7, abort on overflow)
+/// is a write error, as on the kernel.
 final class WrkClient: Workload, Application {
     let id: UInt32
     let host: Int
     let wrk: WrkSpec
-    /// Per wrk connection: its current socket, whether it reached ESTABLISHED, and when its
+    /// Per wrk connection: its current socket, whether wrk has seen it established, and when its
     /// outstanding request was written (nil: none outstanding).
     private var socket: [SocketHandle?]
     private var established: [Bool]
     private var sentAt: [Nanos?]
+    /// When the kernel completed the current socket's connect (wrk acts ``connectWakeup`` later).
+    private var connectedAt: [Nanos?]
     /// Socket slot -> wrk connection + 1 (0: not ours).
     private var owner: [Int] = []
     private var responses = 0
@@ -45,6 +47,8 @@ final class WrkClient: Workload, Application {
     private static let stopToken: UInt32 = 1
     /// Tokens from here open connection `token - firstConnectionToken` (with `spacing`).
     private static let firstConnectionToken: UInt32 = 2
+    /// Tokens from here: connection `token - firstWriteToken` notices its connect and writes.
+    private var firstWriteToken: UInt32 { WrkClient.firstConnectionToken + UInt32(wrk.connections) }
 
     init(id: UInt32, host: Int, index: Int, spec: WorkloadSpec, wrk: WrkSpec) {
         self.id = id
@@ -53,6 +57,7 @@ final class WrkClient: Workload, Application {
         socket = Array(repeating: nil, count: wrk.connections)
         established = Array(repeating: false, count: wrk.connections)
         sentAt = Array(repeating: nil, count: wrk.connections)
+        connectedAt = Array(repeating: nil, count: wrk.connections)
         super.init(index: index, spec: spec)
     }
 
@@ -76,6 +81,13 @@ final class WrkClient: Workload, Application {
                         Nanos(c) * wrk.spacing, app: id, token: WrkClient.firstConnectionToken + UInt32(c))
                 }
             }
+        } else if t >= firstWriteToken {
+            let c = Int(t - firstWriteToken)
+            guard let h = socket[c], !established[c], let at = connectedAt[c], at + connectWakeup <= io.now
+            else { return }
+            established[c] = true
+            write(c, h, stack: &stack, io: &io)
+            stopIfDone(stack: &stack, io: &io)
         } else if t >= WrkClient.firstConnectionToken {
             launched += 1
             open(Int(t - WrkClient.firstConnectionToken), stack: &stack, io: &io)
@@ -88,6 +100,7 @@ final class WrkClient: Workload, Application {
     private func open(_ c: Int, stack: inout HostStack, io: inout AppIO) {
         established[c] = false
         sentAt[c] = nil
+        connectedAt[c] = nil
         socket[c] = nil
         switch stack.connect(to: spec.to.address, port: spec.to.port, app: id, now: io.now, out: &io.fx) {
         case .failure(let e):
@@ -164,9 +177,8 @@ final class WrkClient: Workload, Application {
         guard socket[c] == e.socket else { return }
         switch e.kind {
         case .connected:
-            established[c] = true
-            write(c, e.socket, stack: &stack, io: &io)
-            stopIfDone(stack: &stack, io: &io)
+            connectedAt[c] = io.now
+            io.after(connectWakeup, app: id, token: firstWriteToken + UInt32(c))
         case .data:
             guard e.message.kind == HTTPMessage.responseKind, let t0 = sentAt[c] else { return }
             responses += 1
