@@ -1282,6 +1282,7 @@ extension Catalogue {
                 spacing: 0.2ms
                 hold: 4.5s
                 timeout: 4.5s
+                request: true                 # cli.py flood sends one GET once connected
             observe:
               - at: 0.5s                      # the lab's "listen_t0.5s"
               - at: end
@@ -1340,6 +1341,7 @@ extension Catalogue {
                 spacing: 0.2ms
                 hold: 4.5s
                 timeout: 4.5s
+                request: true                 # cli.py flood sends one GET once connected
             observe:
               - at: 0.5s                      # the lab's "listen_t0.5s"
               - at: end
@@ -1358,6 +1360,334 @@ extension Catalogue {
               counters.server.TcpExtListenDrops: 445
               counters.server.TcpExtSyncookiesSent: 0
               counters.server.TcpOutRsts: 0                   # server_rst_sent=no
+
+            """#,
+        ),
+        (
+            "seed004-k3-accept-slow-abort0",
+            #"""
+            # Lab-notes row k3, `bash seed-lab.sh k3_accept_slow_abort0`:
+            #   server: listen(10) on 8080, accept() one connection every 0.25 s and keep it, unanswered
+            #   (listensrv.py); tcp_abort_on_overflow=0, syncookies=0.
+            #   client: 100 non-blocking connects from a Python loop (cli.py flood), each writing one GET once
+            #   connected, observed for 4.5 s. Over veth each handshake completes before the next connect
+            #   (lab-notes k2), which `spacing` reproduces; sockets still connecting at 4.5 s count as
+            #   ETIMEDOUT here (the lab's "syn_pending").
+            # The first 11 fill the accept queue (LQ-2); every retransmission wave (1, 2, 3, 4 s: LQ-10's
+            # linear SYN timeouts) meets the 4 slots the server freed since. The whole wave's SYNs reach the
+            # server before any reply comes back (one softirq's batch), so the wave fills the SYN queue to
+            # backlog+1 (LQ-4) and only then do the final ACKs meet the accept queue (LQ-4.3).
+            twlab: 1
+            name: seed004-k3-accept-slow-abort0
+            description: "seed 004, lab-notes row k3: a server accepting one connection every 0.25 s, abort_on_overflow=0, syncookies=0: third ACKs and SYNs dropped in silence"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+              server:
+                address: 10.77.0.2
+                sysctl:
+                  net.ipv4.tcp_abort_on_overflow: 0
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 10, http: none, accept: { rate: 4/s } }   # listensrv.py 8080 10 0.25
+            workloads:
+              - name: crowd
+                from: client
+                to: server:8080
+                kind: connect
+                count: 100
+                concurrency: 100
+                spacing: 0.2ms
+                hold: 4.5s
+                timeout: 4.5s
+                request: true                 # cli.py flood sends one GET once connected
+            observe:
+              - at: 0.5s                      # the lab's "listen_t0.5s"
+              - at: end
+            # RESULT exp=k3_accept_slow_abort0 abort_on_overflow=0 syncookies=0 accept_every=0.25s listen_t0.5s=Recv-Q=11,Send-Q=10
+            #        server_rst_sent=no listen_overflows_gt0=yes client_resets_gt0=no server_out_rsts=0
+            #        listen_overflows=247 listen_drops=460 syncookies_sent=0 no_reply=34 syn_pending=66 (twice)
+            # The kernel engine on this file, 10 runs: overflows 251 (6 runs), 342, 363, 369, 377 with
+            # ReqQFullDrop 216 (6), 132, 96, 99, 90; ListenDrops 459–474; 32, 33 (8) or 37 connected. Which
+            # wave's SYNs beat the final ACKs to the 4 free slots moves drops between the two counters.
+            expect:
+              workloads.crowd.outcomes.connected: {min: 32, max: 37}    # no_reply=34
+              workloads.crowd.outcomes.ETIMEDOUT: {min: 63, max: 68}    # syn_pending=66
+              snapshots.0.5s.hosts.server.listeners.8080.recv_q: {min: 9, max: 11}   # accept ticks 0.25 s from the first queued connection: 1 or 2 accepts by the ss (lab: 11, 10; here 9, 10)
+              snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
+              snapshots.0.5s.hosts.client.states.ESTAB: 11
+              snapshots.0.5s.hosts.client.states.SYN-SENT: 89
+              counters.server.TcpExtListenOverflows: {min: 247, max: 377}
+              counters.server.TcpExtTCPReqQFullDrop: {min: 90, max: 216}
+              counters.server.TcpExtListenDrops: {min: 459, max: 474}
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpOutRsts: 0                   # server_rst_sent=no
+
+            """#,
+        ),
+        (
+            "seed004-k4-accept-slow-abort1",
+            #"""
+            # Lab-notes row k4, `bash seed-lab.sh k4_accept_slow_abort1`:
+            #   server: listen(10) on 8080, accept() one connection every 0.25 s and keep it, unanswered
+            #   (listensrv.py); tcp_abort_on_overflow=1, syncookies=0.
+            #   client: 100 non-blocking connects from a Python loop (cli.py flood), each writing one GET once
+            #   connected, observed for 4.5 s. Over veth each handshake completes before the next connect
+            #   (lab-notes k2), which `spacing` reproduces; sockets still connecting at 4.5 s count as
+            #   ETIMEDOUT here (the lab's "syn_pending").
+            # The first 11 fill the accept queue (LQ-2); every retransmission wave (1, 2, 3, 4 s: LQ-10's
+            # linear SYN timeouts) meets the 4 slots the server freed since. The whole wave's SYNs reach the
+            # server before any reply comes back (one softirq's batch), so the wave fills the SYN queue to
+            # backlog+1 (LQ-4) and only then do the final ACKs meet the accept queue (LQ-4.3).
+            twlab: 1
+            name: seed004-k4-accept-slow-abort1
+            description: "seed 004, lab-notes row k4: as k3 with tcp_abort_on_overflow=1: the overflowing third ACKs get an RST, and the clients read ECONNRESET as the connect's error"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+              server:
+                address: 10.77.0.2
+                sysctl:
+                  net.ipv4.tcp_abort_on_overflow: 1
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 10, http: none, accept: { rate: 4/s } }   # listensrv.py 8080 10 0.25
+            workloads:
+              - name: crowd
+                from: client
+                to: server:8080
+                kind: connect
+                count: 100
+                concurrency: 100
+                spacing: 0.2ms
+                hold: 4.5s
+                timeout: 4.5s
+                request: true                 # cli.py flood sends one GET once connected
+            observe:
+              - at: 0.5s                      # the lab's "listen_t0.5s"
+              - at: end
+            # RESULT exp=k4_accept_slow_abort1 abort_on_overflow=1 syncookies=0 accept_every=0.25s listen_t0.5s=Recv-Q=10,Send-Q=10
+            #        server_rst_sent=yes listen_overflows_gt0=yes client_resets_gt0=yes server_out_rsts=27
+            #        listen_overflows=116 listen_drops=362 syncookies_sent=0 connect_ECONNRESET=27 no_reply=28 syn_pending=45
+            #        (run 2: 28 RSTs, 358 drops, 44 pending; runs 1–5: 28, 28, 28, 27, 28 resets)
+            # Each wave: 11 request socks, then 4 final ACKs take the free slots and 7 overflow (LQ-4.3),
+            # each answered by an RST (LQ-6, abort_on_overflow=1) that the client reads as the connect's
+            # SO_ERROR. The kernel engine on this file, 7 runs: 28 RSTs (6) or 30; overflows 117 (4), 121,
+            # 185, 281, the rest ReqQFullDrop; ListenDrops 363 every time.
+            expect:
+              workloads.crowd.outcomes.connected: {min: 27, max: 28}    # no_reply=28
+              workloads.crowd.outcomes.ECONNRESET: {min: 27, max: 29}   # connect_ECONNRESET=27, 28
+              workloads.crowd.outcomes.ETIMEDOUT: {min: 43, max: 45}    # syn_pending=45, 44
+              snapshots.0.5s.hosts.server.listeners.8080.recv_q: {min: 9, max: 11}   # accept ticks 0.25 s from the first queued connection: 1 or 2 accepts by the ss (lab: 11, 10; here 9, 10)
+              snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
+              snapshots.0.5s.hosts.client.states.ESTAB: 11
+              snapshots.0.5s.hosts.client.states.SYN-SENT: 89
+              counters.server.TcpExtListenOverflows: {min: 116, max: 281}
+              counters.server.TcpExtTCPReqQFullDrop: {min: 82, max: 246}
+              counters.server.TcpExtListenDrops: {min: 358, max: 363}
+              counters.server.TcpExtSyncookiesSent: 0
+              counters.server.TcpOutRsts: {min: 27, max: 30}            # server_out_rsts=27, 28
+
+            """#,
+        ),
+        (
+            "seed004-k5-accept-slow-abort1-cookies",
+            #"""
+            # Lab-notes row k5, `bash seed-lab.sh k5_accept_slow_abort1_cookies`:
+            #   server: listen(10) on 8080, accept() one connection every 0.25 s and keep it, unanswered
+            #   (listensrv.py); tcp_abort_on_overflow=1, syncookies=1.
+            #   client: 100 non-blocking connects from a Python loop (cli.py flood), each writing one GET once
+            #   connected, observed for 4.5 s. Over veth each handshake completes before the next connect
+            #   (lab-notes k2), which `spacing` reproduces; sockets still connecting at 4.5 s count as
+            #   ETIMEDOUT here (the lab's "syn_pending").
+            # The first 11 fill the accept queue (LQ-2); every retransmission wave (1, 2, 3, 4 s: LQ-10's
+            # linear SYN timeouts) meets the 4 slots the server freed since. The whole wave's SYNs reach the
+            # server before any reply comes back (one softirq's batch), so the wave fills the SYN queue to
+            # backlog+1 (LQ-4) and only then do the final ACKs meet the accept queue (LQ-4.3).
+            twlab: 1
+            name: seed004-k5-accept-slow-abort1-cookies
+            description: "seed 004, lab-notes row k5: as k4 with syncookies=1: SYN cookies instead of SYN-queue drops, and far fewer RSTs"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+              server:
+                address: 10.77.0.2
+                sysctl:
+                  net.ipv4.tcp_abort_on_overflow: 1
+                  net.ipv4.tcp_syncookies: 1
+                listen:
+                  - { port: 8080, backlog: 10, http: none, accept: { rate: 4/s } }   # listensrv.py 8080 10 0.25
+            workloads:
+              - name: crowd
+                from: client
+                to: server:8080
+                kind: connect
+                count: 100
+                concurrency: 100
+                spacing: 0.2ms
+                hold: 4.5s
+                timeout: 4.5s
+                request: true                 # cli.py flood sends one GET once connected
+            observe:
+              - at: 0.5s                      # the lab's "listen_t0.5s"
+              - at: end
+            # RESULT exp=k5_accept_slow_abort1_cookies abort_on_overflow=1 syncookies=1 accept_every=0.25s listen_t0.5s=Recv-Q=11,Send-Q=10
+            #        server_rst_sent=yes listen_overflows_gt0=yes client_resets_gt0=yes server_out_rsts=7
+            #        listen_overflows=611 listen_drops=611 syncookies_sent=77 connect_ECONNRESET=7 no_reply=93 (twice)
+            # With cookies the SYN queue never drops (LQ-5); a cookie's final ACK that finds the accept
+            # queue full is dropped without an RST (the lab's inference, which the model follows). The
+            # kernel engine on this file, 7 runs, moves a lot: overflows 562–619, cookies 54–78, RSTs 7–30,
+            # ECONNRESET 6–25 (connected = 100 − ECONNRESET).
+            expect:
+              workloads.crowd.outcomes.connected: {min: 75, max: 94}    # no_reply=93
+              workloads.crowd.outcomes.ECONNRESET: {min: 6, max: 25}    # connect_ECONNRESET=7
+              snapshots.0.5s.hosts.server.listeners.8080.recv_q: {min: 9, max: 11}   # accept ticks 0.25 s from the first queued connection: 1 or 2 accepts by the ss (lab: 11, 10; here 9, 10)
+              snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
+              snapshots.0.5s.hosts.client.states.ESTAB: 11
+              snapshots.0.5s.hosts.client.states.SYN-SENT: 89
+              counters.server.TcpExtListenOverflows: {min: 562, max: 619}
+              counters.server.TcpExtListenDrops: {min: 562, max: 619}   # = overflows: no SYN-queue drop with cookies
+              counters.server.TcpExtTCPReqQFullDrop: 0
+              counters.server.TcpExtSyncookiesSent: {min: 54, max: 78}
+              counters.server.TcpOutRsts: {min: 7, max: 30}
+
+            """#,
+        ),
+        (
+            "seed004-k6-wrk-slow-abort0",
+            #"""
+            # Lab-notes row k6, `bash seed-lab.sh k6_wrk_slow_abort0`:
+            #   server: listen(10) on 8080, accept() one connection every 0.25 s and keep it, unanswered
+            #   (listensrv.py); tcp_abort_on_overflow=0, syncookies=1 (default).
+            #   client: `wrk -t2 -c100 -d4s --timeout 3s`. wrk opens its 100 connections in a loop before its
+            #   event loop runs; over veth each handshake completes inside connect(), which `spacing`
+            #   reproduces, and wrk hears of a completed connect one event-loop turn later.
+            # As k5, the retransmission waves meet 4 free accept slots each; with syncookies=1 the SYN queue
+            # never drops (LQ-5: cookies once it holds backlog+1), and a cookie ACK that finds the accept
+            # queue full is dropped without an RST.
+            twlab: 1
+            name: seed004-k6-wrk-slow-abort0
+            description: "seed 004, lab-notes row k6: wrk -c100 against a server accepting every 0.25 s: no socket errors, 0 requests answered; the overflow shows only in the counters"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+              server:
+                address: 10.77.0.2
+                sysctl:
+                  net.ipv4.tcp_abort_on_overflow: 0
+                  net.ipv4.tcp_syncookies: 1
+                listen:
+                  - { port: 8080, backlog: 10, http: none, accept: { rate: 4/s } }   # listensrv.py 8080 10 0.25
+            workloads:
+              - name: wrk
+                from: client
+                to: server:8080
+                kind: wrk
+                connections: 100
+                duration: 4s
+                timeout: 3s
+                spacing: 0.2ms
+            observe:
+              - at: 0.5s                      # the lab's "listen_t0.5s"
+              - at: end
+            # RESULT exp=k6_wrk_slow_abort0 abort_on_overflow=0 syncookies=1 accept_every=0.25s listen_t0.5s=Recv-Q=9,Send-Q=10
+            #        server_rst_sent=no listen_overflows_gt0=yes client_resets_gt0=no server_out_rsts=0
+            #        listen_overflows=599 listen_drops=599 syncookies_sent=79 wrk_socket_errors=none (twice)
+            # wrk: 0 requests, no socket errors. The kernel engine on this file, 9 runs: overflows 593, 595
+            # (2), 599 (2), 623, 634, 643, 646, and 68–78 cookies. The model's 592 is one below that range:
+            # the band is the observed one widened by 7 (under half its spread) below, a judgment call.
+            expect:
+              workloads.wrk.attempts: 0
+              workloads.wrk.socket_errors.connect: 0
+              workloads.wrk.socket_errors.read: 0
+              workloads.wrk.socket_errors.write: 0
+              workloads.wrk.socket_errors.timeout: 0
+              snapshots.0.5s.hosts.server.listeners.8080.recv_q: {min: 9, max: 11}   # accept ticks 0.25 s from the first queued connection: 1 or 2 accepts by the ss (lab: 11, 10; here 9, 10)
+              snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
+              snapshots.0.5s.hosts.client.states.ESTAB: 11
+              snapshots.0.5s.hosts.client.states.SYN-SENT: 89
+              counters.server.TcpExtListenOverflows: {min: 586, max: 646}
+              counters.server.TcpExtListenDrops: {min: 586, max: 646}
+              counters.server.TcpExtSyncookiesSent: {min: 68, max: 79}
+              counters.server.TcpOutRsts: 0                   # server_rst_sent=no
+
+            """#,
+        ),
+        (
+            "seed004-k7-wrk-slow-abort1",
+            #"""
+            # Lab-notes row k7, `bash seed-lab.sh k7_wrk_slow_abort1`:
+            #   server: listen(10) on 8080, accept() one connection every 0.25 s and keep it, unanswered
+            #   (listensrv.py); tcp_abort_on_overflow=1, syncookies=1 (default).
+            #   client: `wrk -t2 -c100 -d4s --timeout 3s`. wrk opens its 100 connections in a loop before its
+            #   event loop runs; over veth each handshake completes inside connect(), which `spacing`
+            #   reproduces, and wrk hears of a completed connect one event-loop turn later.
+            # As k5, the retransmission waves meet 4 free accept slots each; with syncookies=1 the SYN queue
+            # never drops (LQ-5: cookies once it holds backlog+1), and a cookie ACK that finds the accept
+            # queue full is dropped without an RST.
+            twlab: 1
+            name: seed004-k7-wrk-slow-abort1
+            description: "seed 004, lab-notes row k7: as k6 with tcp_abort_on_overflow=1: the RSTs show in wrk as write errors"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:
+                address: 10.77.0.11
+              server:
+                address: 10.77.0.2
+                sysctl:
+                  net.ipv4.tcp_abort_on_overflow: 1
+                  net.ipv4.tcp_syncookies: 1
+                listen:
+                  - { port: 8080, backlog: 10, http: none, accept: { rate: 4/s } }   # listensrv.py 8080 10 0.25
+            workloads:
+              - name: wrk
+                from: client
+                to: server:8080
+                kind: wrk
+                connections: 100
+                duration: 4s
+                timeout: 3s
+                spacing: 0.2ms
+            observe:
+              - at: 0.5s                      # the lab's "listen_t0.5s"
+              - at: end
+            # RESULT exp=k7_wrk_slow_abort1 abort_on_overflow=1 syncookies=1 accept_every=0.25s listen_t0.5s=Recv-Q=9,Send-Q=10
+            #        server_rst_sent=yes listen_overflows_gt0=yes client_resets_gt0=yes server_out_rsts=10
+            #        listen_overflows=578 listen_drops=578 syncookies_sent=79 wrk_socket_errors=connect:0,read:1,write:8,timeout:0
+            #        (run 2: 18 RSTs, 588 overflows, write:18)
+            # The RST of an overflowing final ACK comes back before wrk's first write, so wrk counts a write
+            # error and reconnects. The kernel engine on this file, 7 runs: 17 write errors (4), 18 (2) or
+            # 17 with 17 RSTs (4), or 40–42 RSTs with 11–12 read errors (our agent's poll loop sometimes
+            # writes before the RST); overflows 417–583, cookies 23–78.
+            expect:
+              workloads.wrk.attempts: {min: 9, max: 29}
+              workloads.wrk.outcomes.ECONNRESET: {min: 9, max: 29}
+              workloads.wrk.socket_errors.connect: 0
+              workloads.wrk.socket_errors.write: {min: 8, max: 18}
+              workloads.wrk.socket_errors.read: {min: 0, max: 12}
+              workloads.wrk.socket_errors.timeout: 0
+              snapshots.0.5s.hosts.server.listeners.8080.recv_q: {min: 9, max: 11}   # accept ticks 0.25 s from the first queued connection: 1 or 2 accepts by the ss (lab: 11, 10; here 9, 10)
+              snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
+              snapshots.0.5s.hosts.client.states.ESTAB: 11
+              snapshots.0.5s.hosts.client.states.SYN-SENT: 89
+              counters.server.TcpExtListenOverflows: {min: 417, max: 588}
+              counters.server.TcpExtListenDrops: {min: 417, max: 588}
+              counters.server.TcpExtSyncookiesSent: {min: 23, max: 79}
+              counters.server.TcpOutRsts: {min: 10, max: 42}
 
             """#,
         ),

@@ -1,4 +1,3 @@
-import Glibc
 import LinuxTCP
 import Scenario
 
@@ -38,7 +37,7 @@ protocol Application: AnyObject {
 /// first write failing (k7: write errors), and never sends its request. The model's link
 /// delay (50 µs each way in the seed scenarios) stands in for that softirq, so this must exceed
 /// the model's round trip; a Python select() loop over a hundred sockets takes about this long.
-let connectWakeup: Nanos = { if let v = getenv("TWWAKE") { return Nanos(atoi(v)) }; return 200_000 }()
+let connectWakeup: Nanos = 200 * Nanos.nanosPerMicro
 
 /// The HTTP messages carried in ``AppMessage``: kind 1 is a request, 2 a response.
 enum HTTPMessage {
