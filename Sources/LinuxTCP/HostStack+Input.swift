@@ -195,6 +195,7 @@ extension HostStack {
                 return
             }
             sockets[Int(i)].rcvNxt = s.rcvNxt &+ seg.length
+            sockets[Int(i)].receivedData = true
             markAckPending(i)
             if s.app != 0 {
                 notify(i, .data, message: seg.message, out: &out)
@@ -214,7 +215,7 @@ extension HostStack {
             switch s.state {
             case .established:
                 sockets[Int(i)].state = .closeWait
-                markAckPending(i)
+                delayAck(i, now: now, out: &out)
                 if s.app != 0 { notify(i, .eof, out: &out) } else { sockets[Int(i)].eofPending = true }
             case .finWait1:
                 // Simultaneous close: CLOSING (both sides get TIME_WAIT, TW-1).

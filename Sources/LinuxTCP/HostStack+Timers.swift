@@ -31,6 +31,12 @@ extension HostStack {
             let tw = timeWaits[Int(w)]
             ports.setHeld(tw.destination, tw.tuple.localPort, false)
             timeWaits[Int(w)].holdsDestBit = false
+        case .delayedAck:
+            let i = t.index
+            guard Int(i) < sockets.count, sockets[Int(i)].live, sockets[Int(i)].delayedAck,
+                sockets[Int(i)].delayedAckGeneration == t.generation
+            else { return }
+            emit(i, flags: [.ack], seq: sockets[Int(i)].sndNxt, now: now, out: &out)
         case .requestTimer:
             let r = t.index
             guard Int(r) < requests.count, requests[Int(r)].live,

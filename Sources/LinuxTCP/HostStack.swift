@@ -134,6 +134,7 @@ public struct HostStack: Sendable {
         }
         if f.contains(.rst) { counters.bump(.outRsts) }
         sockets[Int(i)].ackPending = false
+        sockets[Int(i)].delayedAck = false
         out.segments.append(seg)
     }
 
@@ -158,6 +159,23 @@ public struct HostStack: Sendable {
             sockets[Int(i)].ackDirty = true
             ackDirty.append(i)
         }
+    }
+
+    /// `tcp_fin()` moves an ESTABLISHED socket to CLOSE_WAIT in pingpong mode, which turns quick
+    /// ACKs off, so the FIN's ACK waits for the delayed-ACK timer unless the application sends
+    /// first (its FIN or data carry it). The timer runs `ato` from now: 0 (the next tick) until
+    /// data arrived, then TCP_ATO_MIN, 40 ms. Seen on 6.18: 5 ms after clients close, those whose
+    /// unaccepted child had received their request are still in FIN-WAIT-1, the others in
+    /// FIN-WAIT-2 (lab-notes k1, k6).
+    mutating func delayAck(_ i: UInt32, now: Nanos, out: inout Effects) {
+        sockets[Int(i)].ackPending = false
+        sockets[Int(i)].delayedAck = true
+        sockets[Int(i)].delayedAckGeneration &+= 1
+        let ato = sockets[Int(i)].receivedData ? 40 * Nanos.nanosPerMilli : 0
+        out.timers.append(
+            TimerRequest(
+                time: timerExpiry(ato, now: now), kind: .delayedAck, index: i,
+                generation: sockets[Int(i)].delayedAckGeneration, isTimeWaitLength: false))
     }
 
     /// Sends the ACKs still owed after applications had their turn (they ride on data when the

@@ -74,6 +74,12 @@ struct FullSocket: SlabSlot {
     var finQueued = false
     var ackPending = false
     var ackDirty = false
+    /// An ACK is owed by the delayed-ACK timer (`tcp_send_delayed_ack`); anything sent first
+    /// carries it.
+    var delayedAck = false
+    var delayedAckGeneration: UInt32 = 0
+    /// In-order data has arrived, so `icsk_ack.ato` is TCP_ATO_MIN (`tcp_event_data_recv`).
+    var receivedData = false
     /// close() was called (SOCK_DEAD / RCV_SHUTDOWN).
     var closedByApp = false
     var hadRTTSample = false
@@ -106,11 +112,12 @@ struct FullSocket: SlabSlot {
 
     init(tuple: FourTuple) { self.tuple = tuple }
 
-    /// Both generations survive slot reuse, so a dead socket's handles and timers can never act
+    /// The generations survive slot reuse, so a dead socket's handles and timers can never act
     /// on the slot's next occupant.
     mutating func inherit(from previous: FullSocket) {
         generation = previous.generation &+ 1
         timerGeneration = previous.timerGeneration &+ 1
+        delayedAckGeneration = previous.delayedAckGeneration &+ 1
     }
 }
 
@@ -206,6 +213,8 @@ public enum TimerKind: UInt8, Sendable, BitwiseCopyable {
     case timeWaitReusable
     /// A request socket's SYN-ACK timer (LQ-9).
     case requestTimer
+    /// A full socket's delayed-ACK timer (`tcp_delack_timer`).
+    case delayedAck
 }
 
 /// A timer the stack wants: the engine calls ``HostStack/fire(_:now:out:)`` at `time`.
