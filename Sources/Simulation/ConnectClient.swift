@@ -38,7 +38,9 @@ final class ConnectClient: Workload, Application {
         case hold = 1
         case notice = 2
     }
-    private static func token(_ slot: Int, _ kind: SlotTimer) -> UInt32 { (UInt32(slot) << 2 | kind.rawValue) + 2 }
+    private static func token(_ slot: Int, _ kind: SlotTimer) -> UInt32 {
+        (UInt32(slot) << 2 | kind.rawValue) + 2
+    }
 
     init(id: UInt32, host: Int, index: Int, spec: WorkloadSpec, connect: ConnectSpec) {
         self.id = id
@@ -197,7 +199,9 @@ final class ConnectClient: Workload, Application {
             return
         }
         let s = Int((t - 2) >> 2)
-        guard s < slots.count, let slot = slots[s], let kind = SlotTimer(rawValue: (t - 2) & 3) else { return }
+        guard s < slots.count, let slot = slots[s], let kind = SlotTimer(rawValue: (t - 2) & 3) else {
+            return
+        }
         switch kind {
         case .notice:
             guard !slot.established, let at = slot.connectedAt, at + connectWakeup <= io.now else { return }
