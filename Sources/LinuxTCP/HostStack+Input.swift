@@ -215,7 +215,11 @@ extension HostStack {
             switch s.state {
             case .established:
                 sockets[Int(i)].state = .closeWait
-                delayAck(i, now: now, out: &out)
+                if s.app == 0 && s.receivedData {
+                    delayAck(i, now: now, out: &out)
+                } else {
+                    markAckPending(i)
+                }
                 if s.app != 0 { notify(i, .eof, out: &out) } else { sockets[Int(i)].eofPending = true }
             case .finWait1:
                 // Simultaneous close: CLOSING (both sides get TIME_WAIT, TW-1).

@@ -162,16 +162,16 @@ public struct HostStack: Sendable {
     }
 
     /// `tcp_fin()` moves an ESTABLISHED socket to CLOSE_WAIT in pingpong mode, which turns quick
-    /// ACKs off, so the FIN's ACK waits for the delayed-ACK timer unless the application sends
-    /// first (its FIN or data carry it). The timer runs `ato` from now: 0 (the next tick) until
-    /// data arrived, then TCP_ATO_MIN, 40 ms. Seen on 6.18: 5 ms after clients close, those whose
-    /// unaccepted child had received their request are still in FIN-WAIT-1, the others in
-    /// FIN-WAIT-2 (lab-notes k1, k6).
+    /// ACKs off, so the FIN's ACK waits for the delayed-ACK timer (TCP_ATO_MIN, 40 ms, once data
+    /// has arrived) unless something is sent first. Fitted to 6.18, and applied only where it was
+    /// seen: a child not yet accepted holding unread data (5 ms after the clients close, those
+    /// whose child got their request are in FIN-WAIT-1, the others in FIN-WAIT-2: lab-notes k1,
+    /// k6). Sockets whose application read the data ACK the FIN at once (e16, TW-6 probes).
     mutating func delayAck(_ i: UInt32, now: Nanos, out: inout Effects) {
         sockets[Int(i)].ackPending = false
         sockets[Int(i)].delayedAck = true
         sockets[Int(i)].delayedAckGeneration &+= 1
-        let ato = sockets[Int(i)].receivedData ? 40 * Nanos.nanosPerMilli : 0
+        let ato = 40 * Nanos.nanosPerMilli
         out.timers.append(
             TimerRequest(
                 time: timerExpiry(ato, now: now), kind: .delayedAck, index: i,
