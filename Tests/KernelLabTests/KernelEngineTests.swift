@@ -126,7 +126,9 @@ import Testing
         let w = json?["workloads"] as? [String: [String: Any]] ?? [:]
         let refused = w["refused"]?["socket_errors"] as? [String: Int] ?? [:]
         let refusals = (w["refused"]?["outcomes"] as? [String: Int])?["ECONNREFUSED"] ?? 0
-        #expect(refusals > 20)
+        // Each connection is refused and reconnects for 10 ms: tens of times on an idle machine,
+        // only a few under load (a CI run beside a parallel build gave 2).
+        #expect(refusals >= 2)
         #expect(refused == ["connect": 0, "read": 0, "write": refusals, "timeout": 0])
         #expect(w["slow"]?["outcomes"] as? [String: Int] == ["404": 2])
         #expect(
