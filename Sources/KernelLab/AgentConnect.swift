@@ -13,8 +13,6 @@ struct AgentConnect {
     let spec: ConnectSpec
     let writer: AgentLineWriter
     let stop: AgentStopSignal
-    /// `request`: the bytes written once connected.
-    var request: [UInt8]? { spec.request.map { AgentHTTP.request($0, to: to.address, port: to.port) } }
 
     private struct Slot {
         var startedAt: Nanos
@@ -34,6 +32,8 @@ struct AgentConnect {
         /// Connects still to start now.
         var wanted = 0
         var ended = false
+        /// `request`: the bytes each connection writes once connected.
+        var request: [UInt8]? = nil
     }
 
     func run() {
@@ -48,14 +48,13 @@ struct AgentConnect {
     }
 
     private func attempt(_ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
-        writer.send(
-            .attempt(
-                workload: name, outcome: outcome, latencyMs: latency.map { $0.millisValue }, localPort: port))
+        writer.attempt(name, outcome, latency: latency, port: port)
     }
 
     /// One round; its successes, or nil when stopped (every socket is then closed).
     private func runRound() -> Int? {
         var r = Round()
+        r.request = spec.request.map { AgentHTTP.request($0, to: to.address, port: to.port) }
         r.wanted = spec.fill ? 1 : min(spec.concurrency, spec.count)
         let wave = r.wanted
         let started = POSIXClock.now()
@@ -150,27 +149,14 @@ struct AgentConnect {
 
     private func launch(_ r: inout Round) {
         r.launched += 1
-        let (fd, err) = POSIXSocket.tcp()
-        guard fd >= 0 else {
-            attempt(POSIXErrno.name(err))
-            failed(&r)
-            return
-        }
-        if let b = spec.bind {
+        let now = POSIXClock.now()
+        let (fd, c) = POSIXSocket.openConnect(to: to.address, port: to.port) { fd in
+            guard let b = spec.bind else { return 0 }
             if b.reuseAddress { POSIXSocket.setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1) }
             if b.noPort { POSIXSocket.setInt(fd, SOL_IP, Self.ipBindAddressNoPort, 1) }
-            let e = POSIXSocket.bind(fd, address: b.address, port: b.port)
-            if e != 0 {
-                POSIXSocket.close(fd)
-                attempt(POSIXErrno.name(e))
-                failed(&r)
-                return
-            }
+            return POSIXSocket.bind(fd, address: b.address, port: b.port)
         }
-        let now = POSIXClock.now()
-        let c = POSIXSocket.connect(fd, to: to.address, port: to.port)
-        if c != 0 && c != EINPROGRESS {
-            POSIXSocket.close(fd)
+        guard fd >= 0 else {
             attempt(POSIXErrno.name(c))
             failed(&r)
             return
@@ -188,7 +174,7 @@ struct AgentConnect {
         r.successes += 1
         s.established = true
         // One request, written once (a short write into an empty send buffer cannot happen).
-        if let request { _ = POSIXSocket.send(fd, request, from: 0) }
+        if let request = r.request { _ = POSIXSocket.send(fd, request, from: 0) }
         if spec.fill {
             r.slots[fd] = nil
             r.held.append(fd)

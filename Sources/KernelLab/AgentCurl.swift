@@ -37,20 +37,18 @@ struct AgentCurl {
     }
 
     private func attempt(_ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
-        writer.send(
-            .attempt(
-                workload: name, outcome: outcome, latencyMs: latency.map { $0.millisValue }, localPort: port))
+        writer.attempt(name, outcome, latency: latency, port: port)
     }
 
     /// One curl process: a connection and one request (or, reusing it, up to `remaining`).
     /// The number of attempts it made, or nil when stopped.
     private func connection(request: [UInt8], remaining: Int) -> Int? {
-        let (fd, err) = POSIXSocket.tcp()
+        let t0 = POSIXClock.now()
+        let (fd, c) = POSIXSocket.openConnect(to: to.address, port: to.port)
         guard fd >= 0 else {
-            attempt(POSIXErrno.name(err))
+            attempt(POSIXErrno.name(c))
             return 1
         }
-        let t0 = POSIXClock.now()
         let deadline = curl.timeout.map { t0 + $0 }
         let linger0 = curl.close == .linger0
         var attempts = 0
@@ -71,8 +69,6 @@ struct AgentCurl {
             return attempts
         }
 
-        let c = POSIXSocket.connect(fd, to: to.address, port: to.port)
-        if c != 0 && c != EINPROGRESS { return end(.failed(POSIXErrno.name(c), linger: false)) }
         if c == EINPROGRESS {
             let s = waitFor(fd, Int16(POLLOUT), until: deadline)
             if case .ok = s {} else { return end(s) }

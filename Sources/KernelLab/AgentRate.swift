@@ -33,10 +33,7 @@ struct AgentRate {
 
         func end(_ fd: Int32, _ outcome: String, latency: Nanos? = nil, port: Int? = nil, linger: Bool) {
             conns[fd] = nil
-            writer.send(
-                .attempt(
-                    workload: name, outcome: outcome, latencyMs: latency.map { $0.millisValue },
-                    localPort: port))
+            writer.attempt(name, outcome, latency: latency, port: port)
             POSIXSocket.close(fd, linger0: linger && linger0)
         }
 
@@ -55,19 +52,10 @@ struct AgentRate {
             var now = POSIXClock.now()
             while arrivals < total, arrival(arrivals) <= now {
                 arrivals += 1
-                let (fd, err) = POSIXSocket.tcp()
-                guard fd >= 0 else {
-                    writer.send(
-                        .attempt(
-                            workload: name, outcome: POSIXErrno.name(err), latencyMs: nil, localPort: nil))
-                    continue
-                }
                 let t0 = POSIXClock.now()
-                let c = POSIXSocket.connect(fd, to: to.address, port: to.port)
-                if c != 0 && c != EINPROGRESS {
-                    POSIXSocket.close(fd)
-                    writer.send(
-                        .attempt(workload: name, outcome: POSIXErrno.name(c), latencyMs: nil, localPort: nil))
+                let (fd, c) = POSIXSocket.openConnect(to: to.address, port: to.port)
+                guard fd >= 0 else {
+                    writer.attempt(name, POSIXErrno.name(c))
                     continue
                 }
                 var conn = Conn(startedAt: t0, deadline: spec.timeout.map { t0 + $0 })
@@ -93,7 +81,7 @@ struct AgentRate {
             if fds[0].revents != 0 || stop.isStopped {
                 // Attempts still open when the run stops are pending, as the simulator says.
                 for fd in conns.keys {
-                    writer.send(.attempt(workload: name, outcome: "pending", latencyMs: nil, localPort: nil))
+                    writer.attempt(name, "pending")
                     POSIXSocket.close(fd)
                 }
                 return

@@ -39,7 +39,7 @@ struct AgentSynFlood {
                 }
             }
             let outcome = n == segment.count ? "sent" : POSIXErrno.name(errno)
-            writer.send(.attempt(workload: name, outcome: outcome, latencyMs: nil, localPort: nil))
+            writer.attempt(name, outcome)
         }
         writer.send(.finished(workload: name))
     }

@@ -40,24 +40,14 @@ struct AgentWrk {
         var reopened = Set<Int>()
 
         func record(_ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
-            writer.send(
-                .attempt(
-                    workload: name, outcome: outcome, latencyMs: latency.map { $0.millisValue },
-                    localPort: port))
+            writer.attempt(name, outcome, latency: latency, port: port)
         }
         func open(_ c: Int) {
             reopened.insert(c)
             conns[c] = Conn()
-            let (fd, err) = POSIXSocket.tcp()
+            let (fd, rc) = POSIXSocket.openConnect(to: to.address, port: to.port)
             guard fd >= 0 else {
-                errors[0] += 1
-                record(POSIXErrno.name(err))
-                return
-            }
-            let rc = POSIXSocket.connect(fd, to: to.address, port: to.port)
-            if rc != 0 && rc != EINPROGRESS {
                 // wrk's connect_socket: counted, and the connection is never tried again.
-                POSIXSocket.close(fd)
                 errors[0] += 1
                 record(POSIXErrno.name(rc))
                 return

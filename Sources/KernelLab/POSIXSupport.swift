@@ -158,6 +158,14 @@ final class AgentLineWriter: Sendable {
 
     init(fd: Int32) { self.fd = fd }
 
+    /// One attempt of `workload` with its outcome (a status or an errno name).
+    func attempt(_ workload: String, _ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
+        send(
+            .attempt(
+                workload: workload, outcome: outcome, latencyMs: latency.map { $0.millisValue },
+                localPort: port))
+    }
+
     func send(_ event: AgentEvent) {
         let bytes = Array((AgentWire.line(event) + "\n").utf8)
         lock.withLock { _ in
@@ -226,6 +234,23 @@ enum POSIXSocket {
             }
         }
         return rc == 0 ? 0 : errno
+    }
+
+    /// A non-blocking TCP socket with connect() started, the way every client agent opens a
+    /// connection: `prepare` (e.g. bind) runs first. Returns the descriptor and 0 (connected) or
+    /// EINPROGRESS; on an error the socket is closed and the descriptor is -1.
+    static func openConnect(
+        to a: IPv4Address, port: UInt16, prepare: (Int32) -> Int32 = { _ in 0 }
+    ) -> (fd: Int32, status: Int32) {
+        let (fd, err) = tcp()
+        guard fd >= 0 else { return (-1, err) }
+        var status = prepare(fd)
+        if status == 0 { status = connect(fd, to: a, port: port) }
+        if status != 0 && status != EINPROGRESS {
+            close(fd)
+            return (-1, status)
+        }
+        return (fd, status)
     }
 
     /// connect(); 0 when connected, EINPROGRESS when under way, else the errno.
