@@ -226,6 +226,9 @@ class Workload {
     /// Attempts that have not ended (reported as "pending" if the run stops first).
     var inFlight: Int { 0 }
 
+    /// Begins the workload on its host's stack (each kind overrides this).
+    func start(stack: inout HostStack, io: inout AppIO) {}
+
     func finish(io: inout AppIO) {
         guard finishedAt == nil else { return }
         finishedAt = io.now

@@ -52,7 +52,9 @@ final class ConnectClient: Workload, Application {
     /// Connects not yet answered; held connections already counted as `connected`.
     override var inFlight: Int { slots.reduce(0) { $0 + ($1.map { $0.established ? 0 : 1 } ?? 0) } }
 
-    func start(io: inout AppIO) { io.after(0, app: id, token: ConnectClient.roundToken) }
+    override func start(stack: inout HostStack, io: inout AppIO) {
+        io.after(0, app: id, token: ConnectClient.roundToken)
+    }
 
     private var bindRequest: BindRequest? {
         c.bind.map {

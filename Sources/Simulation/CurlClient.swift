@@ -21,7 +21,7 @@ final class CurlClient: Workload, Application {
         super.init(index: index, spec: spec)
     }
 
-    func start(io: inout AppIO) { io.after(curl.startup, app: id, token: 0) }
+    override func start(stack: inout HostStack, io: inout AppIO) { io.after(curl.startup, app: id, token: 0) }
 
     override var inFlight: Int { current == nil ? 0 : 1 }
 

@@ -26,7 +26,7 @@ final class RateClient: Workload, Application {
 
     override var inFlight: Int { active }
 
-    func start(io: inout AppIO) {
+    override func start(stack: inout HostStack, io: inout AppIO) {
         startTime = io.now
         if total == 0 { finish(io: &io) } else { io.after(0, app: id, token: 0) }
     }

@@ -198,16 +198,7 @@ struct Simulator {
     }
 
     mutating func startWorkload(_ k: Int) {
-        switch workloads[k] {
-        case let c as CurlClient: c.start(io: &io)
-        case let c as ConnectClient: c.start(io: &io)
-        case let r as RateClient: r.start(io: &io)
-        case let r as WrkClient: r.start(io: &io)
-        case let f as SynFlooder:
-            stacks[f.host].dropInboundSynAck = true
-            f.start(io: &io)
-        default: break
-        }
+        workloads[k].start(stack: &stacks[workloads[k].host], io: &io)
     }
 
     /// Hands application events to their owners, flushes owed ACKs, and schedules what came out.

@@ -22,7 +22,10 @@ final class SynFlooder: Workload, Application {
         super.init(index: index, spec: spec)
     }
 
-    func start(io: inout AppIO) {
+    /// From its start the flooding host drops inbound SYN-ACKs, so its stack never resets them
+    /// (the kernel engine's nftables rule).
+    override func start(stack: inout HostStack, io: inout AppIO) {
+        stack.dropInboundSynAck = true
         startTime = io.now
         basePort = UInt16(1024 + rng.below(60000))
         if flood.total == 0 { finish(io: &io) } else { io.after(0, app: id, token: 0) }

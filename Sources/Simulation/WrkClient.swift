@@ -61,7 +61,7 @@ final class WrkClient: Workload, Application {
         super.init(index: index, spec: spec)
     }
 
-    func start(io: inout AppIO) {
+    override func start(stack: inout HostStack, io: inout AppIO) {
         io.after(0, app: id, token: WrkClient.openToken)
         if let d = wrk.duration { io.after(d, app: id, token: WrkClient.stopToken) }
     }
