@@ -14,12 +14,7 @@ extension AgentObserver {
     /// Without a socket dump: states, listener queues and counters only.
     public func sample(portRange: ClosedRange<Int>) -> AgentSample {
         let s = snapshot()
-        return AgentSample(
-            states: s.states, ports: [:],
-            listeners: s.listeners.map {
-                AgentSampleListener(port: $0.port, backlog: $0.sendQ, recvQ: $0.recvQ, synRecv: 0)
-            },
-            counters: counters())
+        return AgentSample(states: s.states, ports: [:], listeners: s.listeners, counters: counters())
     }
 }
 

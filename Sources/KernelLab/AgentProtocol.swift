@@ -55,32 +55,19 @@ public struct AgentSample: Codable, Sendable, Equatable {
     /// Ports held per "SRC>DST:PORT" group: sockets whose local port is in the ephemeral range
     /// and not a listening port.
     public var ports: [String: Int]
-    /// Listener port -> backlog, Recv-Q and SYN-RECV.
-    public var listeners: [AgentSampleListener]
+    /// Each listener's Recv-Q, Send-Q (backlog) and SYN-RECV.
+    public var listeners: [AgentListener]
     /// nstat name -> absolute value.
     public var counters: [String: Int64]
 
     public init(
-        states: [String: Int], ports: [String: Int], listeners: [AgentSampleListener],
+        states: [String: Int], ports: [String: Int], listeners: [AgentListener],
         counters: [String: Int64]
     ) {
         self.states = states
         self.ports = ports
         self.listeners = listeners
         self.counters = counters
-    }
-}
-
-public struct AgentSampleListener: Codable, Sendable, Equatable {
-    public var port: Int
-    public var backlog: Int
-    public var recvQ: Int
-    public var synRecv: Int
-    public init(port: Int, backlog: Int, recvQ: Int, synRecv: Int) {
-        self.port = port
-        self.backlog = backlog
-        self.recvQ = recvQ
-        self.synRecv = synRecv
     }
 }
 

@@ -418,10 +418,7 @@ struct Session {
                     guard let c = r?.states[s], c > 0 else { return nil }
                     return Outcome(s, c)
                 }
-                let listeners = (r?.listeners ?? []).map {
-                    ListenerSnapshot(port: $0.port, recvQ: $0.recvQ, sendQ: $0.sendQ)
-                }
-                return HostSnapshot(host: h.name, states: states, listeners: listeners)
+                return HostSnapshot(host: h.name, states: states, listeners: r?.listeners ?? [])
             }
             return Snapshot(at: v.0, time: (v.1 * 1000).rounded() / 1000, hosts: hosts)
         }
@@ -444,7 +441,7 @@ struct Session {
             let hosts = scenario.hosts.map { h -> SeriesBuilder.HostSample in
                 let s = replies[h.name] ?? AgentSample(states: [:], ports: [:], listeners: [], counters: [:])
                 var listeners: [Int: (backlog: Int, recvQ: Int, synRecv: Int)] = [:]
-                for l in s.listeners { listeners[l.port] = (l.backlog, l.recvQ, l.synRecv) }
+                for l in s.listeners { listeners[l.port] = (l.sendQ, l.recvQ, l.synRecv) }
                 return SeriesBuilder.HostSample(
                     states: s.states, ports: s.ports, listeners: listeners,
                     counters: s.counters.filter { $0.key.hasPrefix("Tcp") })

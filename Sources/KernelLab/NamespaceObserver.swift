@@ -9,12 +9,20 @@ public struct NamespaceObserver: AgentObserver {
     public func snapshot() -> (states: [String: Int], listeners: [AgentListener]) {
         guard let sockets = try? SocketDiag.dumpTCP() else { return ([:], []) }
         let summary = SocketSummary(sockets)
-        // One row per port, as the scenario's listeners are (0.0.0.0 and :: listeners merge).
+        return (summary.states, Self.listeners(summary, sockets))
+    }
+
+    /// One row per listening port, as the scenario's listeners are (0.0.0.0 and :: listeners
+    /// merge), with its SYN-RECV request socks counted.
+    static func listeners(_ summary: SocketSummary, _ sockets: [DiagSocket]) -> [AgentListener] {
         var byPort: [Int: AgentListener] = [:]
         for l in summary.listeners where byPort[l.port] == nil {
             byPort[l.port] = AgentListener(port: l.port, recvQ: l.recvQ, sendQ: l.sendQ)
         }
-        return (summary.states, byPort.keys.sorted().map { byPort[$0]! })
+        for s in sockets where s.ssName == "SYN-RECV" && byPort[s.localPort] != nil {
+            byPort[s.localPort]!.synRecv += 1
+        }
+        return byPort.keys.sorted().map { byPort[$0]! }
     }
 
     public func counters() -> [String: Int64] { (try? ProcCounters.read()) ?? [:] }
@@ -25,22 +33,15 @@ public struct NamespaceObserver: AgentObserver {
     public func sample(portRange: ClosedRange<Int>) -> AgentSample {
         let sockets = (try? SocketDiag.dumpTCP()) ?? []
         let summary = SocketSummary(sockets)
-        var listeners: [Int: AgentSampleListener] = [:]
-        for l in summary.listeners where listeners[l.port] == nil {
-            listeners[l.port] = AgentSampleListener(
-                port: l.port, backlog: l.sendQ, recvQ: l.recvQ, synRecv: 0)
-        }
+        let listeners = Self.listeners(summary, sockets)
+        let listening = Set(listeners.map(\.port))
         var ports: [String: Int] = [:]
-        for s in sockets where s.ssName != "LISTEN" && s.ssName != "CLOSE" {
-            if s.ssName == "SYN-RECV", listeners[s.localPort] != nil {
-                listeners[s.localPort]!.synRecv += 1
-                continue
-            }
-            guard portRange.contains(s.localPort), listeners[s.localPort] == nil else { continue }
+        for s in sockets where s.ssName != "LISTEN" && s.ssName != "CLOSE" && s.ssName != "SYN-RECV" {
+            guard portRange.contains(s.localPort), !listening.contains(s.localPort) else { continue }
             ports["\(s.localAddress)>\(s.remoteAddress):\(s.remotePort)", default: 0] += 1
         }
         return AgentSample(
-            states: summary.states, ports: ports, listeners: listeners.keys.sorted().map { listeners[$0]! },
+            states: summary.states, ports: ports, listeners: listeners,
             counters: counters())
     }
 }

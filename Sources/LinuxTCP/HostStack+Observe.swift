@@ -3,13 +3,13 @@
 public struct StackSummary: Sendable, Equatable {
     /// Count per state (ss names), zero counts left out, in ss order.
     public var states: [(name: String, count: Int)]
-    /// Listeners: port, Recv-Q (accept queue), Send-Q (backlog) (LQ-3).
-    public var listeners: [(port: Int, recvQ: Int, sendQ: Int)]
+    /// Listeners: port, Recv-Q (accept queue), Send-Q (backlog) (LQ-3), SYN-RECV requests.
+    public var listeners: [(port: Int, recvQ: Int, sendQ: Int, synRecv: Int)]
 
     public static func == (a: Self, b: Self) -> Bool {
         a.states.map { "\($0.name)=\($0.count)" } == b.states.map { "\($0.name)=\($0.count)" }
-            && a.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)" }
-                == b.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)" }
+            && a.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)/\($0.synRecv)" }
+                == b.listeners.map { "\($0.port)/\($0.recvQ)/\($0.sendQ)/\($0.synRecv)" }
     }
 }
 
@@ -32,7 +32,9 @@ extension HostStack {
             let c = counts[Int(st.rawValue)]
             return c > 0 ? (st.ssName, c) : nil
         }
-        let ls = listeners.map { (port: Int($0.port), recvQ: $0.acceptQueueLength, sendQ: $0.backlog) }
+        let ls = listenerQueues().map {
+            (port: $0.port, recvQ: $0.recvQ, sendQ: $0.backlog, synRecv: $0.synRecv)
+        }
         return StackSummary(states: states.map { (name: $0.0, count: $0.1) }, listeners: ls)
     }
 }

@@ -60,6 +60,7 @@ public struct Comparison: Sendable {
                     for l in h.listeners {
                         add("snapshots.\(s.at).hosts.\(h.host).listeners.\(l.port).recv_q", true)
                         add("snapshots.\(s.at).hosts.\(h.host).listeners.\(l.port).send_q", true)
+                        add("snapshots.\(s.at).hosts.\(h.host).listeners.\(l.port).syn_recv", true)
                     }
                 }
             }

@@ -3,7 +3,7 @@
 ///
 /// Paths: `workloads.W.attempts`, `workloads.W.outcomes.KEY`, `workloads.W.local_ports`,
 /// `workloads.W.local_ports.count`, `workloads.W.rounds.N`, `workloads.W.socket_errors.CLASS`, `snapshots.AT.hosts.H.states.STATE`,
-/// `snapshots.AT.hosts.H.listeners.PORT.recv_q|send_q`, `counters.H.NAME`. Absent counts are 0.
+/// `snapshots.AT.hosts.H.listeners.PORT.recv_q|send_q|syn_recv`, `counters.H.NAME`. Absent counts are 0.
 public struct Expectation: Sendable, Equatable {
     public var path: String
     public var matcher: Matcher
@@ -106,6 +106,7 @@ extension RunResult {
                 switch p[6] {
                 case "recv_q": return .number(l.recvQ)
                 case "send_q": return .number(l.sendQ)
+                case "syn_recv": return .number(l.synRecv)
                 default: return nil
                 }
             }

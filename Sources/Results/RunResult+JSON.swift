@@ -58,6 +58,7 @@ private struct JSONForm: Encodable {
                     try lc.encode(l.port, forKey: Key("port"))
                     try lc.encode(l.recvQ, forKey: Key("recv_q"))
                     try lc.encode(l.sendQ, forKey: Key("send_q"))
+                    try lc.encode(l.synRecv, forKey: Key("syn_recv"))
                 }
             }
         }

@@ -119,15 +119,19 @@ public struct HostSnapshot: Sendable, Equatable {
     public func count(_ state: String) -> Int { states.first { $0.key == state }?.count ?? 0 }
 }
 
-/// What `ss -lnt` shows for a listener: Recv-Q (accept queue) and Send-Q (backlog) (LQ-3).
+/// What `ss -lnt` shows for a listener: Recv-Q (accept queue) and Send-Q (backlog) (LQ-3),
+/// plus its SYN queue: the request socks `ss -nt state syn-recv sport = :PORT` lists (LQ-4).
+/// `syn_recv` extends design.md's listener object compatibly.
 public struct ListenerSnapshot: Sendable, Equatable, Codable {
     public var port: Int
     public var recvQ: Int
     public var sendQ: Int
-    public init(port: Int, recvQ: Int, sendQ: Int) {
+    public var synRecv: Int
+    public init(port: Int, recvQ: Int, sendQ: Int, synRecv: Int = 0) {
         self.port = port
         self.recvQ = recvQ
         self.sendQ = sendQ
+        self.synRecv = synRecv
     }
 }
 

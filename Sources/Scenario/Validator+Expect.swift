@@ -124,7 +124,7 @@ extension Validator {
 
         case "snapshots":
             let forms =
-                "expected snapshots.AT.hosts.H.states.STATE or snapshots.AT.hosts.H.listeners.PORT.recv_q|send_q"
+                "expected snapshots.AT.hosts.H.states.STATE or snapshots.AT.hosts.H.listeners.PORT.recv_q|send_q|syn_recv"
             // The label may hold dots (60.3s), so it runs up to the first "hosts" after it.
             guard p.count >= 3, let hi = p.indices.dropFirst(2).first(where: { p[$0] == "hosts" }) else {
                 throw bad(forms)
@@ -157,8 +157,8 @@ extension Validator {
                         "host '\(h.name)' has no listener on \(quoted(tail[2])) (listeners: \(ports.isEmpty ? "none" : ports))"
                     )
                 }
-                guard tail[3] == "recv_q" || tail[3] == "send_q" else {
-                    throw bad("expected recv_q or send_q after the port")
+                guard ["recv_q", "send_q", "syn_recv"].contains(tail[3]) else {
+                    throw bad("expected recv_q, send_q or syn_recv after the port")
                 }
             default:
                 throw bad(forms)

@@ -321,7 +321,7 @@ struct Simulator {
             return HostSnapshot(
                 host: scenario.hosts[h].name, states: s.states.map { Outcome($0.name, $0.count) },
                 listeners: s.listeners.map {
-                    ListenerSnapshot(port: $0.port, recvQ: $0.recvQ, sendQ: $0.sendQ)
+                    ListenerSnapshot(port: $0.port, recvQ: $0.recvQ, sendQ: $0.sendQ, synRecv: $0.synRecv)
                 })
         }
         snapshots[label] = Snapshot(at: label, time: (Double(t) / 1e6).rounded() / 1e3, hosts: hosts)

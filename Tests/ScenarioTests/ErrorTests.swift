@@ -335,6 +335,11 @@ import Testing
             "t.yaml:19:3: expect: 'snapshots.end.hosts.server.listeners.81.recv_q': host 'server' has no listener on '81' (listeners: 80)"
         ),
         (
+            "expect unknown listener column",
+            base(line: 18, "expect:\n  snapshots.end.hosts.server.listeners.80.backlog: 1"),
+            "t.yaml:19:3: expect: 'snapshots.end.hosts.server.listeners.80.backlog': expected recv_q, send_q or syn_recv after the port"
+        ),
+        (
             "expect rounds of curl", base(line: 18, "expect:\n  workloads.burst.rounds.11: 1"),
             "t.yaml:19:3: expect: 'workloads.burst.rounds.11': rounds exist only for connect workloads"
         ),
