@@ -1301,6 +1301,8 @@ extension Catalogue {
               counters.server.TcpExtListenDrops: 445
               counters.server.TcpExtSyncookiesSent: 0
               counters.server.TcpOutRsts: 0                   # server_rst_sent=no
+              snapshots.end.hosts.client.states.FIN-WAIT-1: 11  # the unaccepted children hold the request: their FIN ACK is delayed 40 ms (tcp_fin pingpong)
+              snapshots.end.hosts.server.states.CLOSE-WAIT: 11
 
             """#,
         ),
@@ -1360,6 +1362,8 @@ extension Catalogue {
               counters.server.TcpExtListenDrops: 445
               counters.server.TcpExtSyncookiesSent: 0
               counters.server.TcpOutRsts: 0                   # server_rst_sent=no
+              snapshots.end.hosts.client.states.FIN-WAIT-1: 11  # the unaccepted children hold the request: their FIN ACK is delayed 40 ms (tcp_fin pingpong)
+              snapshots.end.hosts.server.states.CLOSE-WAIT: 11
 
             """#,
         ),

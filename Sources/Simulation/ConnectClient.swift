@@ -213,8 +213,9 @@ final class ConnectClient: Workload, Application {
             close(slot.handle, stack: &stack, io: &io)
             slotFree(stack: &stack, io: &io)
         case .timeout:
-            // SO_SNDTIMEO: the connect did not complete in time.
-            guard !slot.established, let to = c.timeout, slot.startedAt + to <= io.now else { return }
+            // SO_SNDTIMEO: the connect did not complete in time (one the kernel completed counts,
+            // even before the application has looked).
+            guard slot.connectedAt == nil, let to = c.timeout, slot.startedAt + to <= io.now else { return }
             recorder.record(Recorder.code(.ETIMEDOUT))
             close(slot.handle, stack: &stack, io: &io)
             if c.fill { endRound(stack: &stack, io: &io) } else { slotFree(stack: &stack, io: &io) }
