@@ -1483,21 +1483,22 @@ extension Catalogue {
             #        (run 2: 28 RSTs, 358 drops, 44 pending; runs 1–5: 28, 28, 28, 27, 28 resets)
             # Each wave: 11 request socks, then 4 final ACKs take the free slots and 7 overflow (LQ-4.3),
             # each answered by an RST (LQ-6, abort_on_overflow=1) that the client reads as the connect's
-            # SO_ERROR. The kernel engine on this file, 7 runs: 28 RSTs (6) or 30; overflows 117 (4), 121,
-            # 185, 281, the rest ReqQFullDrop; ListenDrops 363 every time.
+            # SO_ERROR. The kernel engine on this file, 8 runs: 28 RSTs (6), 30, or 25 (a CI run: 48 still
+            # connecting, 372 ListenDrops); overflows 117 (4), 121, 185, 281, the rest ReqQFullDrop;
+            # ListenDrops 363 in the other 7.
             expect:
               workloads.crowd.outcomes.connected: {min: 27, max: 28}    # no_reply=28
-              workloads.crowd.outcomes.ECONNRESET: {min: 27, max: 29}   # connect_ECONNRESET=27, 28
-              workloads.crowd.outcomes.ETIMEDOUT: {min: 43, max: 45}    # syn_pending=45, 44
+              workloads.crowd.outcomes.ECONNRESET: {min: 25, max: 29}   # connect_ECONNRESET=27, 28
+              workloads.crowd.outcomes.ETIMEDOUT: {min: 43, max: 48}    # syn_pending=45, 44
               snapshots.0.5s.hosts.server.listeners.8080.recv_q: {min: 9, max: 11}   # accept ticks 0.25 s from the first queued connection: 1 or 2 accepts by the ss (lab: 11, 10; here 9, 10)
               snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
               snapshots.0.5s.hosts.client.states.ESTAB: 11
               snapshots.0.5s.hosts.client.states.SYN-SENT: 89
               counters.server.TcpExtListenOverflows: {min: 116, max: 281}
               counters.server.TcpExtTCPReqQFullDrop: {min: 82, max: 246}
-              counters.server.TcpExtListenDrops: {min: 358, max: 363}
+              counters.server.TcpExtListenDrops: {min: 358, max: 372}
               counters.server.TcpExtSyncookiesSent: 0
-              counters.server.TcpOutRsts: {min: 27, max: 30}            # server_out_rsts=27, 28
+              counters.server.TcpOutRsts: {min: 25, max: 30}            # server_out_rsts=27, 28
               counters.client.TcpExtTW: 27
               counters.server.TcpPassiveOpens: 27
 
@@ -1614,7 +1615,7 @@ extension Catalogue {
             #        server_rst_sent=no listen_overflows_gt0=yes client_resets_gt0=no server_out_rsts=0
             #        listen_overflows=599 listen_drops=599 syncookies_sent=79 wrk_socket_errors=none (twice)
             # wrk: 0 requests, no socket errors. The kernel engine on this file, 9 runs: overflows 593, 595
-            # (2), 599 (2), 623, 634, 643, 646, and 68–78 cookies. The model's 592 is one below that range:
+            # (2), 599 (2), 623, 634, 643, 646, 652 (a CI run), and 68–78 cookies. The model's 592 is one below that range:
             # the band is the observed one widened by 7 (under half its spread) below, a judgment call.
             expect:
               workloads.wrk.attempts: 0
@@ -1626,8 +1627,8 @@ extension Catalogue {
               snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
               snapshots.0.5s.hosts.client.states.ESTAB: 11
               snapshots.0.5s.hosts.client.states.SYN-SENT: 89
-              counters.server.TcpExtListenOverflows: {min: 586, max: 646}
-              counters.server.TcpExtListenDrops: {min: 586, max: 646}
+              counters.server.TcpExtListenOverflows: {min: 586, max: 652}
+              counters.server.TcpExtListenDrops: {min: 586, max: 652}
               counters.server.TcpExtSyncookiesSent: {min: 68, max: 79}
               counters.server.TcpOutRsts: 0                   # server_rst_sent=no
               counters.server.TcpExtTCPReqQFullDoCookies: {min: 68, max: 79}   # = SyncookiesSent
