@@ -1552,17 +1552,20 @@ extension Catalogue {
             #        listen_overflows=611 listen_drops=611 syncookies_sent=77 connect_ECONNRESET=7 no_reply=93 (twice)
             # With cookies the SYN queue never drops (LQ-5); a cookie's final ACK that finds the accept
             # queue full is dropped without an RST (the lab's inference, which the model follows). The
-            # kernel engine on this file, 7 runs, moves a lot: overflows 562–619, cookies 54–78, RSTs 7–30,
-            # ECONNRESET 6–25 (connected = 100 − ECONNRESET).
+            # kernel engine on this file, 13 runs, moves a lot: overflows 562–633, cookies 54–78, RSTs 7–30,
+            # ECONNRESET 0–25 (connected = 100 − ECONNRESET).
             expect:
-              workloads.crowd.outcomes.connected: {min: 75, max: 94}    # no_reply=93
-              workloads.crowd.outcomes.ECONNRESET: {min: 6, max: 25}    # connect_ECONNRESET=7
+              # A connect counts ECONNRESET only when the RST is there before the client looks at the
+              # completed connect; one kernel run sent 17 RSTs and the client saw none (100 connected),
+              # another 11 RSTs and 5 resets. So ECONNRESET is anywhere in 0..RSTs, connected = 100 − it.
+              workloads.crowd.outcomes.connected: {min: 75, max: 100}   # no_reply=93
+              workloads.crowd.outcomes.ECONNRESET: {min: 0, max: 25}    # connect_ECONNRESET=7
               snapshots.0.5s.hosts.server.listeners.8080.recv_q: {min: 9, max: 11}   # accept ticks 0.25 s from the first queued connection: 1 or 2 accepts by the ss (lab: 11, 10; here 9, 10)
               snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
               snapshots.0.5s.hosts.client.states.ESTAB: 11
               snapshots.0.5s.hosts.client.states.SYN-SENT: 89
-              counters.server.TcpExtListenOverflows: {min: 562, max: 619}
-              counters.server.TcpExtListenDrops: {min: 562, max: 619}   # = overflows: no SYN-queue drop with cookies
+              counters.server.TcpExtListenOverflows: {min: 562, max: 640}  # 633 in a later kernel run
+              counters.server.TcpExtListenDrops: {min: 562, max: 640}   # = overflows: no SYN-queue drop with cookies
               counters.server.TcpExtTCPReqQFullDrop: 0
               counters.server.TcpExtSyncookiesSent: {min: 54, max: 78}
               counters.server.TcpOutRsts: {min: 7, max: 30}

@@ -12,7 +12,10 @@ struct CompareCommand: ParsableCommand {
         discussion: """
             Needs root (the kernel engine creates network namespaces). A key differs when the \
             two values are not equal, unless the scenario's expectations say the kernel varies \
-            there and both values are ones the kernel gave. Exit 1 if any key differs.
+            there and both values are ones the kernel gave. Exit 1 if any key differs. \
+            With --kernel-runs N, a scenario that disagrees is run on the kernel again, up to N \
+            runs in all, and disagrees only if every run does; each run is printed, so a \
+            kernel value outside the declared variation is never hidden.
             """)
 
     @Argument(help: "Scenario files or built-in scenario names.")
@@ -23,6 +26,11 @@ struct CompareCommand: ParsableCommand {
 
     @Flag(help: "Also list the keys that are shown but not compared (most counters).")
     var everything = false
+
+    @Option(
+        name: .customLong("kernel-runs"),
+        help: "Kernel runs a disagreeing scenario gets before it counts as disagreeing (default 1).")
+    var kernelRuns = 1
 
     @Option(help: "Write an HTML page overlaying both engines' series (one scenario only).")
     var html: String?
@@ -36,9 +44,13 @@ struct CompareCommand: ParsableCommand {
             throw CommandFailure.bad("compare needs scenario names or files, or --all")
         }
         if html != nil && names.count != 1 { throw CommandFailure.bad("--html takes exactly one scenario") }
+        guard (1...10).contains(kernelRuns) else {
+            throw CommandFailure.bad("--kernel-runs: \(kernelRuns) is not a count from 1 to 10")
+        }
         let sets = sample.map { ["sample_every=\($0)"] } ?? []
         let style = TerminalReport.Style(color: Terminal.standardOutputWantsColor)
         var failed: [String] = []
+        var rerunAgreed: [String] = []  // scenarios whose first kernel run disagreed
         for name in names {
             let scenario: Scenario
             do {
@@ -53,20 +65,38 @@ struct CompareCommand: ParsableCommand {
                 throw CommandFailure.bad(
                     "\(scenario.source): the simulator could not run it: \(error.description)")
             }
-            let kernel = try KernelRun.run(scenario, argument: name, overrides: sets, simulated: sim)
             // With --sample the loader drops expectations; the scenario as written has them.
             let expectations = sets.isEmpty ? scenario.expect : (try? ScenarioLoader.load(name).expect) ?? []
-            let c = Comparison(simulator: sim, kernel: kernel, expectations: expectations)
-            if let path = html {
-                try HTMLFile.write(
-                    HTMLReport.renderComparison(
-                        simulator: sim, kernel: kernel, comparison: c, scenario: scenario), to: path)
+            var agreed = false
+            for attempt in 1...kernelRuns {
+                let kernel = try KernelRun.run(scenario, argument: name, overrides: sets, simulated: sim)
+                let c = Comparison(simulator: sim, kernel: kernel, expectations: expectations)
+                if let path = html {
+                    try HTMLFile.write(
+                        HTMLReport.renderComparison(
+                            simulator: sim, kernel: kernel, comparison: c, scenario: scenario), to: path)
+                }
+                print(
+                    ComparisonReport.render(
+                        c, scenario: scenario.name, kernel: kernel.kernel, everything: everything,
+                        style: style))
+                if c.differences.isEmpty {
+                    agreed = true
+                    if attempt > 1 { rerunAgreed.append("\(scenario.name) (kernel run \(attempt))") }
+                    break
+                }
+                if attempt < kernelRuns {
+                    print(
+                        "kernel run \(attempt) of \(kernelRuns) disagrees; running \(scenario.name) on the kernel again\n"
+                    )
+                }
+                Terminal.flushStandardOutput()
             }
-            print(
-                ComparisonReport.render(
-                    c, scenario: scenario.name, kernel: kernel.kernel, everything: everything, style: style))
             Terminal.flushStandardOutput()
-            if !c.differences.isEmpty { failed.append(scenario.name) }
+            if !agreed { failed.append(scenario.name) }
+        }
+        if !rerunAgreed.isEmpty {
+            print("agreed only on a later kernel run: \(rerunAgreed.joined(separator: ", "))")
         }
         if names.count > 1 {
             print(

@@ -85,6 +85,7 @@ struct CommandLineTests {
 
     @Test(arguments: [
         ["run", "x", "--no-such-option"], ["run"], ["run", "x", "--seed", "minus-one"], ["no-such-command"],
+        ["compare", "seed000-b-http11-reuse1-burst", "--kernel-runs", "0"],
     ])
     func usageErrorsExit2OnOneLine(arguments: [String]) throws {
         let r = try Twlab.run(arguments)
