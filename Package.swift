@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "HostInspect", targets: ["HostInspect"]),
         .library(name: "KernelLab", targets: ["KernelLab"]),
         .library(name: "Exporter", targets: ["Exporter"]),
+        // Test fixtures (namespaces, fast TIME-WAIT making), also used by Benchmarks/.
+        .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -62,7 +64,7 @@ let package = Package(
             ]
         ),
         // Runs the built twlab binary from tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["HostInspect"], path: "Tests/TestSupport"),
         .testTarget(name: "LinuxTCPTests", dependencies: ["LinuxTCP"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "LinuxTCP", "Results"]),
         .testTarget(

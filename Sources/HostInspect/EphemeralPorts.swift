@@ -69,7 +69,8 @@ public struct EphemeralPorts: Sendable, Equatable {
     /// ends have the same parity, and the first pass visits all of that parity but one: `low`
     /// when the offset is not 0 (the wrap lands on `low + 2`), `high` when it is. Which one moves
     /// with the offset, so this counts the worst case: one candidate fewer, unless both ends are
-    /// excluded anyway. Before 4.6 every port of the range was a candidate (RFC 6056 alg. 3).
+    /// excluded anyway (with 3 ports the offset is always 0, so only `high` can be lost).
+    /// Before 4.6 every port of the range was a candidate (RFC 6056 alg. 3).
     ///
     /// A per-socket `IP_LOCAL_PORT_RANGE` (6.3+) scans with step 1 and no rounding; inspection
     /// cannot see it. Ports taken by bind()-then-connect sockets look like any connected port in
@@ -82,7 +83,9 @@ public struct EphemeralPorts: Sendable, Equatable {
         for port in low...high where !excluded(port) { available += 1 }
         let paritySplit = kernel.map { $0 >= KernelVersion(4, 6) } ?? true
         guard paritySplit, size > 1, size % 2 == 1 else { return available }
-        return excluded(low) && excluded(high) ? available : available - 1
+        // Offset 0 skips `high`; any other offset (there is one from 5 ports up) skips `low`.
+        let lost = size == 3 ? !excluded(high) : !(excluded(low) && excluded(high))
+        return lost ? available - 1 : available
     }
 
     /// `"32768 60999"`, as the sysctl prints it (with a space).

@@ -2,6 +2,10 @@ import ArgumentParser
 import Exporter
 import HostInspect
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `twlab export [--listen 127.0.0.1:9840]`: the Prometheus exporter.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,6 +47,12 @@ struct ExportCommand: ParsableCommand {
                 throw CommandFailure.bad("--netns \(name): \(error.message)")
             }
         }
+        // The exporter runs until killed: a parent may have left SIGINT/SIGTERM/SIGHUP blocked
+        // (the mask is inherited), and then Ctrl-C or `kill` would not stop it.
+        var stop = sigset_t()
+        sigemptyset(&stop)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&stop, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &stop, nil)
         let exporter = MetricsExporter(
             listen: address, selection: allNetns ? .all : netns.isEmpty ? .current : .named(netns), top: top)
         do {
