@@ -17,7 +17,8 @@ public enum TimeWaitFactory {
     /// ports come from connect()'s scan, EP-3) to the targets in turn; returns how many it made
     /// (fewer when connect() runs out of ports: EADDRNOTAVAIL).
     public static func make(
-        _ count: Int, from source: String, to targets: [(address: String, port: Int)], listener: Int32
+        _ count: Int, from source: String, to targets: [(address: String, port: Int)], listener: Int32,
+        progress: ((Int) -> Void)? = nil
     ) throws -> Int {
         var sourceAddress = try TestNamespace.socketAddress(source, 0)
         var remotes = try targets.map { try TestNamespace.socketAddress($0.address, $0.port) }
@@ -67,6 +68,7 @@ public enum TimeWaitFactory {
                 close(fd)
             }
             made += clients.count
+            if let progress, made % 32768 < batch { progress(made) }
             clients.removeAll(keepingCapacity: true)
             servers.removeAll(keepingCapacity: true)
             if exhausted { break }
