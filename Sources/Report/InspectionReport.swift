@@ -134,8 +134,8 @@ public enum InspectionReport {
     static func memory(_ i: Inspection) -> [String] {
         let m = i.memory
         var lines = [
-            "memory: TIME-WAIT \(bytes(m.timeWaitBytes)) (\(m.timeWaitSockets) timewait sockets), "
-                + "SYN-RECV \(bytes(m.requestBytes)) (\(m.requestSockets) requests); "
+            "memory: TIME-WAIT \(bytes(m.timeWaitBytes)) (\(count(m.timeWaitSockets, "timewait socket"))), "
+                + "SYN-RECV \(bytes(m.requestBytes)) (\(count(m.requestSockets, "request"))); "
                 + "object sizes from \(m.objectSizes.source == "defaults" ? "defaults (no /proc/slabinfo)" : m.objectSizes.source)"
         ]
         if let limit = i.sysctls["net.ipv4.tcp_max_tw_buckets"], let tw = i.sockstat["tw"] {
@@ -152,6 +152,9 @@ public enum InspectionReport {
     static func endpoint(_ address: String, _ port: Int) -> String {
         address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
+
+    /// `1 request`, `2 requests`.
+    static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
 
     static func percent(_ ratio: Double) -> String { fixed(ratio * 100, decimals: 1) + "%" }
 
