@@ -13,10 +13,17 @@ let package = Package(
         .library(name: "Report", targets: ["Report"]),
         .library(name: "HostInspect", targets: ["HostInspect"]),
         .library(name: "KernelLab", targets: ["KernelLab"]),
+        .library(name: "Exporter", targets: ["Exporter"]),
+        // Test fixtures (namespaces, fast TIME-WAIT making), also used by Benchmarks/.
+        .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The exporter only: the Prometheus client (text format) and a light HTTP server
+        // (non-blocking sockets and Swift concurrency, no SwiftNIO).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // The model of one host's TCP stack: pure, deterministic, no Foundation, no I/O.
@@ -36,26 +43,38 @@ let package = Package(
         .target(name: "HostInspect", dependencies: ["CNetlink"]),
         // Runs a scenario on the real kernel in network namespaces; the in-namespace agent.
         .target(name: "KernelLab", dependencies: ["HostInspect", "Scenario", "Results", "LinuxTCP"]),
-        // Terminal tables and JSON for results.
-        .target(name: "Report", dependencies: ["Results", "Scenario"]),
+        // Terminal tables and JSON for results and inspections.
+        .target(name: "Report", dependencies: ["Results", "Scenario", "HostInspect"]),
+        // Prometheus exporter over HTTP: the only module with the HTTP and Prometheus packages.
+        .target(
+            name: "Exporter",
+            dependencies: [
+                "HostInspect",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+            ]
+        ),
         // The command line: thin wiring only.
         .executableTarget(
             name: "twlab",
             dependencies: [
-                "Scenario", "Simulation", "Report", "Results", "KernelLab",
+                "Scenario", "Simulation", "Report", "Results", "KernelLab", "HostInspect", "Exporter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Runs the built twlab binary from tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["HostInspect"], path: "Tests/TestSupport"),
         .testTarget(name: "LinuxTCPTests", dependencies: ["LinuxTCP"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "LinuxTCP", "Results"]),
         .testTarget(
             name: "SimulationTests", dependencies: ["Simulation", "Scenario", "Results", "LinuxTCP"]),
         .testTarget(
-            name: "ReportTests", dependencies: ["Report", "Results", "Scenario", "TestSupport"],
+            name: "ReportTests",
+            dependencies: ["Report", "Results", "Scenario", "HostInspect", "TestSupport"],
             exclude: ["Snapshots"]),
-        .testTarget(name: "HostInspectTests", dependencies: ["HostInspect"]),
+        .testTarget(name: "HostInspectTests", dependencies: ["HostInspect", "TestSupport"]),
+        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "HostInspect", "TestSupport"]),
         .testTarget(
             name: "KernelLabTests",
             dependencies: ["KernelLab", "HostInspect", "Scenario", "Results", "Simulation", "TestSupport"]),

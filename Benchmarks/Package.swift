@@ -1,9 +1,10 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-// Release-mode benchmarks of the simulator, kept out of the root package so that
-// `swift build` and `swift test` there stay quick. Run with:
-//     cd Benchmarks && swift run -c release twlab-bench
+// Release-mode benchmarks, kept out of the root package so that `swift build` and `swift test`
+// there stay quick. Run with:
+//     cd Benchmarks && swift run -c release twlab-bench            # the simulator
+//     cd Benchmarks && swift run -c release twlab-inspect-bench    # inspect vs ss (root)
 let package = Package(
     name: "twlab-benchmarks",
     platforms: [.macOS(.v15)],
@@ -18,6 +19,14 @@ let package = Package(
                 .product(name: "Scenario", package: "twlab"),
                 .product(name: "Results", package: "twlab"),
             ]
-        )
+        ),
+        .executableTarget(
+            name: "twlab-inspect-bench",
+            dependencies: [
+                .product(name: "HostInspect", package: "twlab"),
+                .product(name: "Exporter", package: "twlab"),
+                .product(name: "TestSupport", package: "twlab"),
+            ]
+        ),
     ]
 )

@@ -1,4 +1,7 @@
-// sock_diag (INET_DIAG) TCP dump: see include/CNetlink.h.
+// sock_diag (INET_DIAG) TCP dump and setns(): see include/CNetlink.h.
+
+// setns() and CLONE_NEWNET are GNU extensions of <sched.h>.
+#define _GNU_SOURCE
 
 #include "CNetlink.h"
 
@@ -9,6 +12,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -197,7 +202,35 @@ int cnl_dump_tcp(int families, cnl_tcp_list *list, const char **failed_step) {
     return status;
 }
 
+int cnl_enter_netns(const char *path, const char **failed_step) {
+    const char *ignored;
+    const char **step = failed_step ? failed_step : &ignored;
+    *step = NULL;
+    int fd;
+    do {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        *step = "open";
+        return -errno;
+    }
+    int status = setns(fd, CLONE_NEWNET);
+    int error = errno;
+    close(fd);
+    if (status < 0) {
+        *step = "setns";
+        return -error;
+    }
+    return 0;
+}
+
 #else  // !__linux__
+
+int cnl_enter_netns(const char *path, const char **failed_step) {
+    (void)path;
+    if (failed_step) *failed_step = "setns";
+    return -ENOSYS;
+}
 
 int cnl_dump_tcp(int families, cnl_tcp_list *list, const char **failed_step) {
     (void)families;

@@ -60,8 +60,9 @@ public enum SocketDiag {
         }
         var sockets: [DiagSocket] = []
         sockets.reserveCapacity(list.count)
+        var names = AddressNames()
         for row in UnsafeBufferPointer(start: list.items, count: list.count) {
-            sockets.append(DiagSocket(row))
+            sockets.append(DiagSocket(row, names: &names))
         }
         return sockets
     }
@@ -104,12 +105,34 @@ private struct SocketKey: Hashable {
     }
 }
 
+/// The text of each address met in one dump, formatted once: a busy host has a few addresses
+/// and hundreds of thousands of sockets (formatting every address again was most of a 256k-socket
+/// dump's time in Swift).
+struct AddressNames {
+    private struct Key: Hashable {
+        var family: UInt8
+        var high: UInt64
+        var low: UInt64
+    }
+    private var names: [Key: String] = [:]
+
+    mutating func name(family: Int, bytes: UnsafeRawBufferPointer) -> String {
+        let high = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        let low = family == 6 ? bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self) : 0
+        let key = Key(family: UInt8(family), high: family == 6 ? high : high & 0xFFFF_FFFF, low: low)
+        if let name = names[key] { return name }
+        let name = formatAddress(family: family, bytes: bytes)
+        if names.count < 4096 { names[key] = name }
+        return name
+    }
+}
+
 extension DiagSocket {
     /// Converts one flat row filled in C from an `inet_diag_msg`.
-    init(_ row: cnl_tcp_socket) {
+    init(_ row: cnl_tcp_socket, names: inout AddressNames) {
         let family = Int32(row.family) == AF_INET6 ? 6 : 4
-        let local = withUnsafeBytes(of: row.local_address) { formatAddress(family: family, bytes: $0) }
-        let remote = withUnsafeBytes(of: row.remote_address) { formatAddress(family: family, bytes: $0) }
+        let local = withUnsafeBytes(of: row.local_address) { names.name(family: family, bytes: $0) }
+        let remote = withUnsafeBytes(of: row.remote_address) { names.name(family: family, bytes: $0) }
         self.init(
             family: family, state: Int(row.state),
             localAddress: local, localPort: Int(row.local_port),

@@ -9,7 +9,10 @@ struct Twlab: ParsableCommand {
         commandName: "twlab",
         abstract: "Simulate the Linux TCP connection lifecycle: TIME_WAIT, ephemeral ports, listen queues.",
         version: "twlab \(version)",
-        subcommands: [RunCommand.self, CompareCommand.self, ScenariosCommand.self, LabCommand.self])
+        subcommands: [
+            RunCommand.self, CompareCommand.self, ScenariosCommand.self, InspectCommand.self,
+            ExportCommand.self, LabCommand.self,
+        ])
 
     static let subcommandNames = configuration.subcommands.compactMap { $0.configuration.commandName }
 

@@ -20,10 +20,12 @@ public enum KernelLabSupport {
         return unavailableReason == nil
     }
 
-    /// Network namespaces named twlab-*.
+    /// Network namespaces named twlab-*, except this test process's own fixtures
+    /// (``TestNamespace``, named twlab-<test pid>-…), which other suites may hold meanwhile.
     public static func namespaces() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter {
-            $0.hasPrefix("twlab-")
+        let own = "twlab-\(getpid())-"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter {
+            $0.hasPrefix("twlab-") && !$0.hasPrefix(own)
         }.sorted()
     }
 

@@ -109,6 +109,18 @@ int cnl_dump_tcp(int families, cnl_tcp_list *list, const char **failed_step);
 /// Frees the rows of `list` and resets it to empty. Safe on an empty list.
 void cnl_tcp_list_free(cnl_tcp_list *list);
 
+// MARK: - Network namespaces
+
+/// Moves the calling thread (only it: setns(2) with CLONE_NEWNET acts on the calling thread) into
+/// the network namespace whose file is `path`, e.g. `/run/netns/NAME` as `ip netns add` makes it.
+/// Sockets the thread opens afterwards, and `/proc/thread-self/net/...` files it reads, belong to
+/// that namespace. Swift's Glibc module does not export setns() nor CLONE_NEWNET.
+///
+/// Returns 0, or a negative errno (-ENOSYS off Linux); then `*failed_step` (if not NULL) is
+/// "open" (no such namespace: -ENOENT) or "setns" (-EPERM without CAP_SYS_ADMIN, -EINVAL when the
+/// file is not a network namespace).
+int cnl_enter_netns(const char *path, const char **failed_step);
+
 #ifdef __cplusplus
 }
 #endif

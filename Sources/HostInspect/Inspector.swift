@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `twlab inspect`: samples a namespace once, or twice an interval apart, and builds the
+/// ``Inspection``.
+public enum Inspector {
+    /// One ``HostSample`` of `netns` (nil: the caller's namespace), read on a thread inside it.
+    public static func sample(netns: String?) throws(InspectError) -> HostSample {
+        try NetworkNamespace.run(in: netns) { () throws(InspectError) -> HostSample in try HostSample.read() }
+    }
+
+    /// Two samples `interval` seconds apart (one when `interval` is 0), both on one thread inside
+    /// `netns`, and the inspection built from them.
+    ///
+    /// - Parameter top: how many destinations to keep (nil: all).
+    public static func inspect(netns: String?, interval: Double = 0, top: Int? = 20) throws(InspectError)
+        -> Inspection
+    {
+        let samples = try NetworkNamespace.run(in: netns) { () throws(InspectError) -> [HostSample] in
+            let first = try HostSample.read()
+            guard interval > 0 else { return [first] }
+            pause(seconds: interval)
+            return [first, try HostSample.read()]
+        }
+        return Inspection(
+            sample: samples[samples.count - 1], previous: samples.count > 1 ? samples[0] : nil, netns: netns,
+            top: top)
+    }
+
+    /// The longest `--interval` accepted.
+    public static let maxInterval = 3600.0
+
+    /// Parses an `--interval` value into seconds: `0` (one sample), a number of seconds (`5`,
+    /// `1.5`), or a number with a unit: `ms`, `s`, `m` (`500ms`, `5s`, `1m`). The error is a
+    /// message without the option's name.
+    public static func parseInterval(_ text: String) -> Result<Double, InspectError> {
+        let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
+        var number = Substring(text)
+        var scale = 1.0
+        if let unit = units.first(where: { text.hasSuffix($0.suffix) }) {
+            number = number.dropLast(unit.suffix.count)
+            scale = unit.seconds
+        }
+        let digitsAndPoint = number.allSatisfy { ($0.isASCII && $0.isNumber) || $0 == "." }
+        guard !number.isEmpty, digitsAndPoint, number.filter({ $0 == "." }).count <= 1,
+            number.first != ".", number.last != ".", let value = Double(number)
+        else {
+            return .failure(
+                InspectError("'\(text)' is not a duration (e.g. 5s, 500ms, 1m, or 0 for one sample)"))
+        }
+        let seconds = value * scale
+        guard seconds <= maxInterval else {
+            return .failure(InspectError("'\(text)' is too long (at most \(Int(maxInterval)) s)"))
+        }
+        return .success(seconds)
+    }
+
+    /// Sleeps `seconds`, resuming after signals (nanosleep with the remainder).
+    static func pause(seconds: Double) {
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
