@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "HostInspect", targets: ["HostInspect"]),
         .library(name: "KernelLab", targets: ["KernelLab"]),
         .library(name: "Exporter", targets: ["Exporter"]),
+        .library(name: "Advisor", targets: ["Advisor"]),
         // Test fixtures (namespaces, fast TIME-WAIT making), also used by Benchmarks/.
         .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
@@ -43,8 +44,10 @@ let package = Package(
         .target(name: "HostInspect", dependencies: ["CNetlink"]),
         // Runs a scenario on the real kernel in network namespaces; the in-namespace agent.
         .target(name: "KernelLab", dependencies: ["HostInspect", "Scenario", "Results", "LinuxTCP"]),
-        // Terminal tables and JSON for results and inspections.
-        .target(name: "Report", dependencies: ["Results", "Scenario", "HostInspect"]),
+        // Findings with evidence from an inspection; what-ifs answered by the simulator.
+        .target(name: "Advisor", dependencies: ["HostInspect", "Scenario", "Simulation", "Results"]),
+        // Terminal tables and JSON for results, inspections and advice.
+        .target(name: "Report", dependencies: ["Results", "Scenario", "HostInspect", "Advisor"]),
         // Prometheus exporter over HTTP: the only module with the HTTP and Prometheus packages.
         .target(
             name: "Exporter",
@@ -60,7 +63,7 @@ let package = Package(
             name: "twlab",
             dependencies: [
                 "Scenario", "Simulation", "Report", "Results", "KernelLab", "HostInspect", "Exporter",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Advisor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Runs the built twlab binary from tests.
@@ -74,6 +77,7 @@ let package = Package(
             dependencies: ["Report", "Results", "Scenario", "HostInspect", "TestSupport"],
             exclude: ["Snapshots"]),
         .testTarget(name: "HostInspectTests", dependencies: ["HostInspect", "TestSupport"]),
+        .testTarget(name: "AdvisorTests", dependencies: ["Advisor", "HostInspect", "Report", "TestSupport"]),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter", "HostInspect", "TestSupport"]),
         .testTarget(
             name: "KernelLabTests",

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <linux/rtnetlink.h>
 
 /// Bits ESTABLISHED..NEW_SYN_RECV (1..12), as `ss -a` asks. BOUND_INACTIVE (13, ≥6.8: bound
 /// but neither listening nor connecting) is left out, as `ss` does without `-B`.
@@ -37,6 +38,25 @@ static int cnl_append(cnl_tcp_list *list, const cnl_tcp_socket *row) {
     }
     list->items[list->count++] = *row;
     return 0;
+}
+
+/// tcpi_options's offset in struct tcp_info (after tcpi_state, ca_state, retransmits, probes,
+/// backoff: five u8s), stable since 2.6.
+#define CNL_TCPI_OPTIONS_OFFSET 5
+
+/// Reads the INET_DIAG_INFO attribute, if any, that follows the inet_diag_msg in `nlh`.
+static void cnl_row_info(struct nlmsghdr *nlh, cnl_tcp_socket *row) {
+    size_t header = NLMSG_LENGTH(sizeof(struct inet_diag_msg));
+    if (nlh->nlmsg_len <= NLMSG_ALIGN(header)) return;
+    struct rtattr *attr = (struct rtattr *)((char *)nlh + NLMSG_ALIGN(header));
+    int remaining = (int)(nlh->nlmsg_len - NLMSG_ALIGN(header));
+    for (; RTA_OK(attr, remaining); attr = RTA_NEXT(attr, remaining)) {
+        if (attr->rta_type != INET_DIAG_INFO) continue;
+        if (RTA_PAYLOAD(attr) <= CNL_TCPI_OPTIONS_OFFSET) return;
+        row->has_info = 1;
+        row->tcpi_options = ((const uint8_t *)RTA_DATA(attr))[CNL_TCPI_OPTIONS_OFFSET];
+        return;
+    }
 }
 
 static void cnl_row_from_msg(const struct inet_diag_msg *m, cnl_tcp_socket *row) {
@@ -69,6 +89,8 @@ static int cnl_send_request(int fd, uint8_t family, uint32_t seq) {
     request.req.sdiag_family = family;
     request.req.sdiag_protocol = IPPROTO_TCP;
     request.req.idiag_states = CNL_ALL_STATES;
+    // tcp_info for full sockets: its tcpi_options says whether timestamps were negotiated.
+    request.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
 
     struct sockaddr_nl kernel;
     memset(&kernel, 0, sizeof kernel);
@@ -157,6 +179,7 @@ static int cnl_read_replies(int fd, uint32_t seq, char *buffer, cnl_tcp_list *li
             }
             cnl_tcp_socket row;
             cnl_row_from_msg(cnl_nlmsg_data(nlh), &row);
+            cnl_row_info(nlh, &row);
             int status = cnl_append(list, &row);
             if (status < 0) {
                 *step = "malloc";

@@ -29,12 +29,16 @@ public struct DiagSocket: Sendable, Equatable {
     /// Socket inode; 0 for TIME_WAIT and request sockets and for unaccepted children.
     public var inode: UInt64
     public var uid: UInt32
+    /// Whether the connection negotiated TCP timestamps (tcp_info's TCPI_OPT_TIMESTAMPS), for
+    /// full sockets from netlink; nil when unknown (TIME_WAIT and request sockets, `/proc`).
+    /// `tcp_tw_reuse` can only reuse a TIME_WAIT that recorded a timestamp (TWR-1).
+    public var timestamps: Bool?
 
     public init(
         family: Int, state: Int, ssName: String? = nil,
         localAddress: String, localPort: Int, remoteAddress: String, remotePort: Int,
         recvQ: Int = 0, sendQ: Int = 0, timer: Int = 0, expiresMs: Int = 0,
-        inode: UInt64 = 0, uid: UInt32 = 0
+        inode: UInt64 = 0, uid: UInt32 = 0, timestamps: Bool? = nil
     ) {
         self.family = family
         self.state = state
@@ -49,6 +53,7 @@ public struct DiagSocket: Sendable, Equatable {
         self.expiresMs = expiresMs
         self.inode = inode
         self.uid = uid
+        self.timestamps = timestamps
     }
 }
 

@@ -21,15 +21,22 @@ public enum Inspector {
     public static func inspect(netns: String?, interval: Double = 0, top: Int? = 20) throws(InspectError)
         -> Inspection
     {
+        let (sample, previous) = try samples(netns: netns, interval: interval)
+        return Inspection(sample: sample, previous: previous, netns: netns, top: top)
+    }
+
+    /// The last sample and, when `interval` > 0, the one taken `interval` seconds before it,
+    /// both on one thread inside `netns`.
+    public static func samples(netns: String?, interval: Double) throws(InspectError)
+        -> (sample: HostSample, previous: HostSample?)
+    {
         let samples = try NetworkNamespace.run(in: netns) { () throws(InspectError) -> [HostSample] in
             let first = try HostSample.read()
             guard interval > 0 else { return [first] }
             pause(seconds: interval)
             return [first, try HostSample.read()]
         }
-        return Inspection(
-            sample: samples[samples.count - 1], previous: samples.count > 1 ? samples[0] : nil, netns: netns,
-            top: top)
+        return (samples[samples.count - 1], samples.count > 1 ? samples[0] : nil)
     }
 
     /// The longest `--interval` accepted.

@@ -139,7 +139,8 @@ extension DiagSocket {
             remoteAddress: remote, remotePort: Int(row.remote_port),
             recvQ: Int(row.rqueue), sendQ: Int(row.wqueue),
             timer: Int(row.timer), expiresMs: Int(row.expires_ms),
-            inode: row.inode, uid: row.uid)
+            inode: row.inode, uid: row.uid,
+            timestamps: row.has_info != 0 ? (row.tcpi_options & 1) != 0 : nil)
     }
 }
 

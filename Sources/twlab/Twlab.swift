@@ -11,7 +11,7 @@ struct Twlab: ParsableCommand {
         version: "twlab \(version)",
         subcommands: [
             RunCommand.self, CompareCommand.self, ScenariosCommand.self, InspectCommand.self,
-            ExportCommand.self, LabCommand.self,
+            AdviseCommand.self, ExportCommand.self, LabCommand.self,
         ])
 
     static let subcommandNames = configuration.subcommands.compactMap { $0.configuration.commandName }

@@ -82,7 +82,10 @@ typedef struct cnl_tcp_socket {
     uint8_t family;  // AF_INET or AF_INET6
     uint8_t state;   // kernel TCP state number (TIME_WAIT sockets report their substate)
     uint8_t timer;   // 0 none, 1 retransmit, 2 keepalive, 3 TIME_WAIT, 4 zero-window probe
-    uint8_t reserved;
+    /// 1 when the kernel attached INET_DIAG_INFO (full sockets only: not TIME_WAIT nor request
+    /// sockets); then `tcpi_options` is tcp_info's option bits (TCPI_OPT_TIMESTAMPS = 1, ...).
+    uint8_t has_info;
+    uint8_t tcpi_options;
     uint8_t local_address[16];
     uint8_t remote_address[16];
 } cnl_tcp_socket;

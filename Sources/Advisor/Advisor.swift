@@ -1,0 +1,134 @@
+import HostInspect
+
+/// `twlab advise`: rules that turn a host's sysctls, sockets and counters into findings. Each
+/// rule cites the kernel-spec rule it rests on; where a change is recommended for port
+/// pressure, the simulator replays the observed connection rate under the current and the
+/// proposed sysctls (``RateReplay``).
+public enum Advisor {
+    /// The inspection the findings were drawn from, and the findings, most severe first.
+    public struct Advice: Sendable {
+        public var inspection: Inspection
+        public var findings: [Finding]
+    }
+
+    /// Thresholds: a destination is under pressure when it holds half its usable ports, or
+    /// will run out within two TIME-WAIT lifetimes at the observed rate.
+    public static let pressureThreshold = 0.5
+    public static let exhaustionHorizon = 120.0
+
+    /// Samples `netns` (nil: this namespace) once, or twice `interval` seconds apart, and advises.
+    public static func advise(netns: String?, interval: Double, whatIf: Bool = true) throws(InspectError)
+        -> Advice
+    {
+        let (sample, previous) = try Inspector.samples(netns: netns, interval: interval)
+        return advise(sample: sample, previous: previous, netns: netns, whatIf: whatIf)
+    }
+
+    /// The findings for `sample` (rates and counter deltas since `previous` when given; else
+    /// counters since the namespace was created).
+    public static func advise(sample: HostSample, previous: HostSample?, netns: String?, whatIf: Bool = true)
+        -> Advice
+    {
+        let inspection = Inspection(sample: sample, previous: previous, netns: netns, top: nil)
+        let facts = Facts(sample: sample, inspection: inspection, whatIf: whatIf)
+        var findings: [Finding] = []
+        findings += portPressure(facts)
+        findings += reuseWithoutTimestamps(facts)
+        findings += bindBeforeConnect(facts)
+        findings += finTimeout(facts)
+        findings += acceptQueueOverflow(facts)
+        findings += synDropsWithoutCookies(facts)
+        findings += timeWaitBucketOverflow(facts)
+        findings += timeWaitRecycle(facts)
+        // Stable order: severity, then rule, then the evidence's first line.
+        findings.sort {
+            if $0.severity != $1.severity { return $0.severity < $1.severity }
+            if $0.id != $1.id { return $0.id < $1.id }
+            return ($0.evidence.first ?? "") < ($1.evidence.first ?? "")
+        }
+        return Advice(inspection: inspection, findings: findings)
+    }
+}
+
+/// What the rules read: the sample, the inspection built from it, and the sysctls as numbers.
+struct Facts {
+    let sample: HostSample
+    let inspection: Inspection
+    let whatIf: Bool
+
+    var version: KernelVersion? { KernelVersion(release: sample.kernelRelease) }
+
+    func sysctl(_ name: String) -> Int? { sample.sysctls[name].flatMap { Int($0) } }
+
+    /// Counter over the interval (two samples) or since the namespace was created (one).
+    func counter(_ name: String) -> Int64 { inspection.counters[name] ?? 0 }
+
+    /// "in 5 s" or "since the namespace was created".
+    var window: String {
+        inspection.intervalSeconds > 0
+            ? "in \(formatRate(inspection.intervalSeconds)) s" : "since boot (or the namespace's creation)"
+    }
+
+    /// TWR-2: whether connect() may take over a TIME-WAIT toward `destination` from `source`:
+    /// `tcp_tw_reuse` 1, or 2 (the default since 4.18) for loopback only.
+    func reuseApplies(source: String, destination: String) -> Bool {
+        switch sysctl("net.ipv4.tcp_tw_reuse") ?? 0 {
+        case 1: return true
+        case 2: return isLoopback(source) || isLoopback(destination)
+        default: return false
+        }
+    }
+
+    /// Outbound connections (ESTAB and later, with tcp_info) to each group, and how many of
+    /// them negotiated timestamps (TS-2).
+    var timestampsByGroup: [String: (with: Int, without: Int)] {
+        var out: [String: (with: Int, without: Int)] = [:]
+        let ports = inspection.ports
+        let listening = Set(sample.sockets.filter { $0.state == TCPState.listen }.map(\.localPort))
+        for s in sample.sockets where s.timestamps != nil && ports.contains(s.localPort) {
+            guard !listening.contains(s.localPort) else { continue }
+            let key = Self.groupKey(s.localAddress, s.remoteAddress, s.remotePort)
+            var t = out[key] ?? (0, 0)
+            if s.timestamps == true { t.with += 1 } else { t.without += 1 }
+            out[key] = t
+        }
+        return out
+    }
+
+    static func groupKey(_ source: String, _ destination: String, _ port: Int) -> String {
+        "\(source)>\(destination):\(port)"
+    }
+
+    /// The replay of `d` at its observed rate or, when the interval saw no new connection or
+    /// there was one sample, at the rate its TIME-WAIT count implies over the 60 s a TIME-WAIT
+    /// lasts (TW-3: in a steady state, TIME-WAIT = rate × 60 s); nil when neither gives a rate.
+    func replay(_ d: Inspection.Destination) -> RateReplay? {
+        guard whatIf else { return nil }
+        var rate = d.newPerSecond ?? 0
+        var basis = "measured over \(formatRate(inspection.intervalSeconds)) s"
+        if rate <= 0 {
+            rate = Double(d.timeWait) / PortPressure.timeWaitSeconds
+            basis = "estimated as TIME-WAIT / 60 s"
+        }
+        guard rate > 0 else { return nil }
+        var reserved = inspection.ports.reserved.map {
+            $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)"
+        }
+        let listening = Set(sample.sockets.filter { $0.state == TCPState.listen }.map(\.localPort))
+        for p in listening.sorted() where inspection.ports.contains(p) && !inspection.ports.isReserved(p) {
+            reserved.append("\(p)")
+        }
+        return RateReplay(
+            source: d.source, destination: d.destination, port: d.port, perSecond: rate, rateBasis: basis,
+            portRange: inspection.ports.rangeText, reservedPorts: reserved.joined(separator: ","),
+            clientSysctls: ["net.ipv4.tcp_timestamps": String(sysctl("net.ipv4.tcp_timestamps") ?? 1)])
+    }
+}
+
+/// 127/8, ::1, or v4-mapped 127/8 (TWR-2's "loopback").
+func isLoopback(_ address: String) -> Bool {
+    address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
+}
+
+/// "0.5" -> "50%".
+func percent(_ x: Double) -> String { "\(Int((x * 100).rounded()))%" }
