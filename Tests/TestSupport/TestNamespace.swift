@@ -138,16 +138,17 @@ public final class TestNamespace: @unchecked Sendable {
 
     /// A connect from `source` (bound with IP_BIND_ADDRESS_NO_PORT, so connect() still picks
     /// the port the EP-3 way and shares it across destinations) to `address:port`. Blocking
-    /// unless `blocking` is false (then the fd may still be in SYN-SENT).
-    public func connect(from source: String, to address: String, _ port: Int, blocking: Bool = true) throws
-        -> Connect
-    {
+    /// unless `blocking` is false (then the fd may still be in SYN-SENT). With `bindPort`,
+    /// bind(source, 0) picks the port itself first (EP-7, EP-8: bind before connect).
+    public func connect(
+        from source: String, to address: String, _ port: Int, blocking: Bool = true, bindPort: Bool = false
+    ) throws -> Connect {
         let result = try run { () throws -> Connect in
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw TestNamespaceError("socket: \(String(cString: strerror(errno)))") }
             var on: Int32 = 1
             // IP_BIND_ADDRESS_NO_PORT (24, linux/in.h): bind the address only (EP-8).
-            setsockopt(fd, Int32(IPPROTO_IP), 24, &on, socklen_t(MemoryLayout<Int32>.size))
+            if !bindPort { setsockopt(fd, Int32(IPPROTO_IP), 24, &on, socklen_t(MemoryLayout<Int32>.size)) }
             var local = try Self.socketAddress(source, 0)
             let bound = withUnsafeBytes(of: &local) {
                 bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
@@ -202,6 +203,30 @@ public final class TestNamespace: @unchecked Sendable {
         close(server)
         try Self.readEOF(client)
         close(client)
+    }
+
+    /// Loads an nftables ruleset inside the namespace (`nft -f -`), e.g. to drop SYN-ACKs so that
+    /// requests stay in the SYN queue. The rules go with the namespace.
+    public func nft(_ ruleset: String) throws {
+        guard
+            let nft = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else { throw TestNamespaceError("nft is not installed") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.ipPath ?? "/usr/sbin/ip")
+        process.arguments = ["netns", "exec", name, nft, "-f", "-"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(ruleset.utf8))
+        try input.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestNamespaceError("nft -f: \(text)") }
     }
 
     /// accept() on a listener of this namespace (blocking).
