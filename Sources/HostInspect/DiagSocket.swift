@@ -30,7 +30,8 @@ public struct DiagSocket: Sendable, Equatable {
     public var inode: UInt64
     public var uid: UInt32
     /// Whether the connection negotiated TCP timestamps (tcp_info's TCPI_OPT_TIMESTAMPS), for
-    /// full sockets from netlink; nil when unknown (TIME_WAIT and request sockets, `/proc`).
+    /// connected sockets from netlink; nil when unknown (listeners, TIME_WAIT and request
+    /// sockets, `/proc`).
     /// `tcp_tw_reuse` can only reuse a TIME_WAIT that recorded a timestamp (TWR-1).
     public var timestamps: Bool?
 

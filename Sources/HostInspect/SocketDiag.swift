@@ -140,7 +140,9 @@ extension DiagSocket {
             recvQ: Int(row.rqueue), sendQ: Int(row.wqueue),
             timer: Int(row.timer), expiresMs: Int(row.expires_ms),
             inode: row.inode, uid: row.uid,
-            timestamps: row.has_info != 0 ? (row.tcpi_options & 1) != 0 : nil)
+            // A listener's tcp_info carries no negotiated options.
+            timestamps: row.has_info != 0 && Int(row.state) != TCPState.listen
+                ? (row.tcpi_options & 1) != 0 : nil)
     }
 }
 

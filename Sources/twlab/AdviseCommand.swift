@@ -33,11 +33,7 @@ struct AdviseCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let seconds: Double
-        switch Inspector.parseInterval(interval) {
-        case .success(let value): seconds = value
-        case .failure(let error): throw CommandFailure.bad("--interval \(error.message)")
-        }
+        let seconds = try intervalSeconds(interval)
         let advice: Advisor.Advice
         do {
             advice = try Advisor.advise(netns: netns, interval: seconds, whatIf: !noWhatIf)

@@ -28,11 +28,7 @@ struct InspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let seconds: Double
-        switch Inspector.parseInterval(interval) {
-        case .success(let value): seconds = value
-        case .failure(let error): throw CommandFailure.bad("--interval \(error.message)")
-        }
+        let seconds = try intervalSeconds(interval)
         guard top >= 0 else { throw CommandFailure.bad("--top \(top): must be 0 (all) or more") }
         let inspection: Inspection
         do {
@@ -42,5 +38,13 @@ struct InspectCommand: ParsableCommand {
         }
         print(
             json ? inspection.jsonText() : InspectionReport.render(inspection), terminator: json ? "\n" : "")
+    }
+}
+
+/// `--interval TEXT` in seconds (``Inspector/parseInterval(_:)``), or a one-line usage error.
+func intervalSeconds(_ text: String) throws -> Double {
+    switch Inspector.parseInterval(text) {
+    case .success(let value): return value
+    case .failure(let error): throw CommandFailure.bad("--interval \(error.message)")
     }
 }

@@ -213,20 +213,8 @@ public final class TestNamespace: @unchecked Sendable {
                 FileManager.default.isExecutableFile(atPath: $0)
             })
         else { throw TestNamespaceError("nft is not installed") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.ipPath ?? "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", name, nft, "-f", "-"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(ruleset.utf8))
-        try input.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestNamespaceError("nft -f: \(text)") }
+        let result = try Self.ip(["netns", "exec", name, nft, "-f", "-"], input: ruleset)
+        guard result.status == 0 else { throw TestNamespaceError("nft -f: \(result.output)") }
     }
 
     /// accept() on a listener of this namespace (blocking).
@@ -279,15 +267,22 @@ public final class TestNamespace: @unchecked Sendable {
         return Int(UInt16(bigEndian: sa.sin_port))
     }
 
+    /// Runs `ip ARGUMENTS`, with `input` on its stdin; stdout and stderr together.
     @discardableResult
-    static func ip(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func ip(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ipPath ?? "/usr/sbin/ip")
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
+        let stdin = input.map { _ in Pipe() }
+        if let stdin { process.standardInput = stdin }
         try process.run()
+        if let stdin, let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
