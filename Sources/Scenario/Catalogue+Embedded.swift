@@ -1427,8 +1427,10 @@ extension Catalogue {
               snapshots.0.5s.hosts.server.listeners.8080.send_q: 10
               snapshots.0.5s.hosts.client.states.ESTAB: 11
               snapshots.0.5s.hosts.client.states.SYN-SENT: 89
-              counters.server.TcpExtListenOverflows: {min: 247, max: 393}
-              counters.server.TcpExtTCPReqQFullDrop: {min: 75, max: 216}
+              # Two CI kernel runs gave 399/69 and 441/27 (overflows/ReqQFullDrop): the same trade of SYN-queue
+              # drops for accept-queue drops as 393/75, further along; declared.
+              counters.server.TcpExtListenOverflows: {min: 247, max: 441}
+              counters.server.TcpExtTCPReqQFullDrop: {min: 27, max: 216}
               counters.server.TcpExtListenDrops: {min: 459, max: 474}
               counters.server.TcpExtSyncookiesSent: 0
               counters.server.TcpOutRsts: 0                   # server_rst_sent=no
