@@ -50,11 +50,31 @@ public enum Advisor {
     }
 }
 
-/// What the rules read: the sample, the inspection built from it, and the sysctls as numbers.
+/// What the rules read: the sample, the inspection built from it, the sysctls as numbers, and
+/// the outbound sockets (``OutboundSockets``) with their timestamp negotiation per group.
 struct Facts {
     let sample: HostSample
     let inspection: Inspection
     let whatIf: Bool
+    let outbound: OutboundSockets
+    /// Per "src>dst:port" group: outbound connections whose tcp_info was read, and how many of
+    /// them negotiated timestamps (TS-2).
+    let timestampsByGroup: [String: (with: Int, without: Int)]
+
+    init(sample: HostSample, inspection: Inspection, whatIf: Bool) {
+        self.sample = sample
+        self.inspection = inspection
+        self.whatIf = whatIf
+        outbound = OutboundSockets(ports: inspection.ports, sockets: sample.sockets)
+        var byGroup: [String: (with: Int, without: Int)] = [:]
+        for s in sample.sockets where s.timestamps != nil && outbound.contains(s) {
+            let key = Self.groupKey(s.localAddress, s.remoteAddress, s.remotePort)
+            var t = byGroup[key] ?? (0, 0)
+            if s.timestamps == true { t.with += 1 } else { t.without += 1 }
+            byGroup[key] = t
+        }
+        timestampsByGroup = byGroup
+    }
 
     var version: KernelVersion? { KernelVersion(release: sample.kernelRelease) }
 
@@ -79,20 +99,13 @@ struct Facts {
         }
     }
 
-    /// Outbound connections (ESTAB and later, with tcp_info) to each group, and how many of
-    /// them negotiated timestamps (TS-2).
-    var timestampsByGroup: [String: (with: Int, without: Int)] {
-        var out: [String: (with: Int, without: Int)] = [:]
-        let ports = inspection.ports
-        let listening = Set(sample.sockets.filter { $0.state == TCPState.listen }.map(\.localPort))
-        for s in sample.sockets where s.timestamps != nil && ports.contains(s.localPort) {
-            guard !listening.contains(s.localPort) else { continue }
-            let key = Self.groupKey(s.localAddress, s.remoteAddress, s.remotePort)
-            var t = out[key] ?? (0, 0)
-            if s.timestamps == true { t.with += 1 } else { t.without += 1 }
-            out[key] = t
-        }
-        return out
+    /// Whether every live connection of `d` whose tcp_info was read lacks timestamps (and there
+    /// is at least one): the peer does not negotiate them, or a middlebox strips them (TS-2).
+    func peerLacksTimestamps(_ d: Inspection.Destination) -> (with: Int, without: Int)? {
+        guard let t = timestampsByGroup[Self.groupKey(d.source, d.destination, d.port)], t.with == 0,
+            t.without > 0
+        else { return nil }
+        return t
     }
 
     static func groupKey(_ source: String, _ destination: String, _ port: Int) -> String {
@@ -102,6 +115,8 @@ struct Facts {
     /// The replay of `d` at its observed rate or, when the interval saw no new connection or
     /// there was one sample, at the rate its TIME-WAIT count implies over the 60 s a TIME-WAIT
     /// lasts (TW-3: in a steady state, TIME-WAIT = rate × 60 s); nil when neither gives a rate.
+    /// A peer seen without timestamps keeps them off in every run (`tcp_timestamps=0` on the
+    /// replayed server, TS-2), so that no run credits it with a reuse it cannot have.
     func replay(_ d: Inspection.Destination) -> RateReplay? {
         guard whatIf else { return nil }
         var rate = d.newPerSecond ?? 0
@@ -114,14 +129,29 @@ struct Facts {
         var reserved = inspection.ports.reserved.map {
             $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)"
         }
-        let listening = Set(sample.sockets.filter { $0.state == TCPState.listen }.map(\.localPort))
-        for p in listening.sorted() where inspection.ports.contains(p) && !inspection.ports.isReserved(p) {
+        for p in outbound.listening.sorted()
+        where inspection.ports.contains(p) && !inspection.ports.isReserved(p) {
             reserved.append("\(p)")
         }
         return RateReplay(
             source: d.source, destination: d.destination, port: d.port, perSecond: rate, rateBasis: basis,
             portRange: inspection.ports.rangeText, reservedPorts: reserved.joined(separator: ","),
-            clientSysctls: ["net.ipv4.tcp_timestamps": String(sysctl("net.ipv4.tcp_timestamps") ?? 1)])
+            clientSysctls: ["net.ipv4.tcp_timestamps": String(sysctl("net.ipv4.tcp_timestamps") ?? 1)],
+            serverSysctls: peerLacksTimestamps(d) != nil ? ["net.ipv4.tcp_timestamps": "0"] : [:])
+    }
+
+    /// The what-if of `replay` for the two settings; a replay the simulator refuses shows as an
+    /// evidence line rather than vanishing.
+    func whatIf(
+        _ replay: RateReplay?, current: (client: [String: String], server: [String: String]),
+        proposed: (client: [String: String], server: [String: String]), into finding: inout Finding
+    ) {
+        guard let replay else { return }
+        do {
+            finding.whatIf = try replay.whatIf(current: current, proposed: proposed)
+        } catch {
+            finding.evidence.append("the simulator could not replay \(replay.description): \(error)")
+        }
     }
 }
 

@@ -29,20 +29,27 @@ extension Advisor {
                 recommendation +=
                     " This host has net.ipv4.tcp_timestamps=0: set it to 1 too, or reuse never applies (TWR-2.1)."
             }
-            var whatIf: WhatIf?
-            if let replay = f.replay(d) {
-                var proposed = ["net.ipv4.tcp_tw_reuse": "1"]
-                if timestampsOff { proposed["net.ipv4.tcp_timestamps"] = "1" }
-                var current = ["net.ipv4.tcp_tw_reuse": "\(reuseValue)"]
-                if timestampsOff { current["net.ipv4.tcp_timestamps"] = "0" }
-                whatIf = try? replay.whatIf(current: (current, [:]), proposed: (proposed, [:]))
+            let peer = f.peerLacksTimestamps(d)
+            if let peer {
+                evidence.append(
+                    "\(peer.without) of \(peer.without) live connections to \(d.destination):\(d.port) have no timestamps (tcp_info)"
+                )
+                recommendation +=
+                    " The peer does not negotiate timestamps: tcp_tw_reuse cannot take over its TIME-WAITs until it does (TWR-2.1, TS-2)."
             }
-            findings.append(
-                Finding(
-                    id: "port-pressure", severity: d.pressure >= 0.9 || soon ? .critical : .warning,
-                    title:
-                        "\(d.source) -> \(d.destination):\(d.port) is \(soon ? "about to run" : "running") out of ephemeral ports; tcp_tw_reuse does not apply",
-                    evidence: evidence, recommendation: recommendation, whatIf: whatIf))
+            var finding = Finding(
+                id: "port-pressure", severity: d.pressure >= 0.9 || soon ? .critical : .warning,
+                title:
+                    "\(d.source) -> \(d.destination):\(d.port) is \(soon ? "about to run" : "running") out of ephemeral ports; tcp_tw_reuse does not apply",
+                evidence: evidence, recommendation: recommendation)
+            var current = ["net.ipv4.tcp_tw_reuse": "\(reuseValue)"]
+            var proposed = ["net.ipv4.tcp_tw_reuse": "1"]
+            if timestampsOff {
+                current["net.ipv4.tcp_timestamps"] = "0"
+                proposed["net.ipv4.tcp_timestamps"] = "1"
+            }
+            f.whatIf(f.replay(d), current: (current, [:]), proposed: (proposed, [:]), into: &finding)
+            findings.append(finding)
         }
         return findings
     }
@@ -71,7 +78,6 @@ extension Advisor {
         let reuseValue = f.sysctl("net.ipv4.tcp_tw_reuse") ?? 0
         guard reuseValue != 0 else { return [] }
         let localOff = f.sysctl("net.ipv4.tcp_timestamps") == 0
-        let byGroup = f.timestampsByGroup
         var findings: [Finding] = []
         var hostWide: [Inspection.Destination] = []
         for d in f.inspection.destinations where d.timeWait > 0 {
@@ -80,28 +86,26 @@ extension Advisor {
                 hostWide.append(d)
                 continue
             }
-            guard let t = byGroup[Facts.groupKey(d.source, d.destination, d.port)], t.with == 0, t.without > 0
-            else { continue }
-            var whatIf: WhatIf?
-            if isUnderPressure(d), let replay = f.replay(d) {
+            guard let t = f.peerLacksTimestamps(d) else { continue }
+            var finding = Finding(
+                id: "tw-reuse-without-timestamps", severity: isUnderPressure(d) ? .critical : .warning,
+                title:
+                    "tcp_tw_reuse is on, but \(d.destination):\(d.port) does not negotiate timestamps: its TIME-WAITs are never reused",
+                evidence: [
+                    "net.ipv4.tcp_tw_reuse = \(reuseValue), net.ipv4.tcp_timestamps = \(f.sysctl("net.ipv4.tcp_timestamps") ?? 1) here",
+                    "\(t.without) of \(t.without) connections to \(d.destination):\(d.port) from \(d.source) have no timestamps (tcp_info)",
+                    "\(grouped(d.timeWait)) TIME-WAIT to it; \(grouped(d.held)) of \(grouped(d.usablePorts)) usable ports held (\(percent(d.pressure)))",
+                ],
+                recommendation:
+                    "Enable TCP timestamps on the peer (net.ipv4.tcp_timestamps=1), or find the middlebox that strips the option: a TIME-WAIT is reusable only if the old connection recorded the peer's timestamp (TWR-2.1, TS-2). Until then, reuse connections (keep-alive, pooling) or spread them over more source IPs."
+            )
+            if isUnderPressure(d) {
                 let reuse = ["net.ipv4.tcp_tw_reuse": "1"]
-                whatIf = try? replay.whatIf(
-                    current: (reuse, ["net.ipv4.tcp_timestamps": "0"]),
-                    proposed: (reuse, ["net.ipv4.tcp_timestamps": "1"]))
+                f.whatIf(
+                    f.replay(d), current: (reuse, ["net.ipv4.tcp_timestamps": "0"]),
+                    proposed: (reuse, ["net.ipv4.tcp_timestamps": "1"]), into: &finding)
             }
-            findings.append(
-                Finding(
-                    id: "tw-reuse-without-timestamps", severity: isUnderPressure(d) ? .critical : .warning,
-                    title:
-                        "tcp_tw_reuse is on, but \(d.destination):\(d.port) does not negotiate timestamps: its TIME-WAITs are never reused",
-                    evidence: [
-                        "net.ipv4.tcp_tw_reuse = \(reuseValue), net.ipv4.tcp_timestamps = \(f.sysctl("net.ipv4.tcp_timestamps") ?? 1) here",
-                        "\(t.without) of \(t.without) connections to \(d.destination):\(d.port) from \(d.source) have no timestamps (tcp_info)",
-                        "\(grouped(d.timeWait)) TIME-WAIT to it; \(grouped(d.held)) of \(grouped(d.usablePorts)) usable ports held (\(percent(d.pressure)))",
-                    ],
-                    recommendation:
-                        "Enable TCP timestamps on the peer (net.ipv4.tcp_timestamps=1), or find the middlebox that strips the option: a TIME-WAIT is reusable only if the old connection recorded the peer's timestamp (TWR-2.1, TS-2). Until then, reuse connections (keep-alive, pooling) or spread them over more source IPs.",
-                    whatIf: whatIf))
+            findings.append(finding)
         }
         // tcp_tw_reuse=2 with timestamps off matters only when there is loopback traffic.
         if localOff && (reuseValue == 1 || !hostWide.isEmpty) {
@@ -115,21 +119,22 @@ extension Advisor {
             } else {
                 evidence.append("no outbound TIME-WAIT now: nothing to reuse yet")
             }
-            var whatIf: WhatIf?
-            if let d = pressured.first, let replay = f.replay(d) {
-                whatIf = try? replay.whatIf(
+            var finding = Finding(
+                id: "tw-reuse-without-timestamps",
+                severity: !pressured.isEmpty ? .critical : worst != nil ? .warning : .info,
+                title: "tcp_tw_reuse is on, but tcp_timestamps=0 here: no TIME-WAIT can be reused",
+                evidence: evidence,
+                recommendation:
+                    "Set net.ipv4.tcp_timestamps=1 (the default): with it off no connection records the peer's timestamp, so tcp_tw_reuse never applies (TWR-2.1, TS-2), and PAWS cannot protect a reused 4-tuple (TS-5)."
+            )
+            if let d = pressured.first {
+                f.whatIf(
+                    f.replay(d),
                     current: (["net.ipv4.tcp_tw_reuse": "1", "net.ipv4.tcp_timestamps": "0"], [:]),
-                    proposed: (["net.ipv4.tcp_tw_reuse": "1", "net.ipv4.tcp_timestamps": "1"], [:]))
+                    proposed: (["net.ipv4.tcp_tw_reuse": "1", "net.ipv4.tcp_timestamps": "1"], [:]),
+                    into: &finding)
             }
-            findings.append(
-                Finding(
-                    id: "tw-reuse-without-timestamps",
-                    severity: !pressured.isEmpty ? .critical : worst != nil ? .warning : .info,
-                    title: "tcp_tw_reuse is on, but tcp_timestamps=0 here: no TIME-WAIT can be reused",
-                    evidence: evidence,
-                    recommendation:
-                        "Set net.ipv4.tcp_timestamps=1 (the default): with it off no connection records the peer's timestamp, so tcp_tw_reuse never applies (TWR-2.1, TS-2), and PAWS cannot protect a reused 4-tuple (TS-5).",
-                    whatIf: whatIf))
+            findings.append(finding)
         }
         return findings
     }
@@ -141,14 +146,10 @@ extension Advisor {
     static func bindBeforeConnect(_ f: Facts) -> [Finding] {
         guard let v = f.version, v >= KernelVersion(4, 6) else { return [] }
         let ports = f.inspection.ports
-        let listening = Set(f.sample.sockets.filter { $0.state == TCPState.listen }.map(\.localPort))
         var outbound = 0
         var bindParity = 0
         var exampleDestinations = Set<String>()
-        for s in f.sample.sockets where ports.contains(s.localPort) && !listening.contains(s.localPort) {
-            guard s.state != TCPState.listen, s.state != TCPState.synRecv, s.state != TCPState.close else {
-                continue
-            }
+        for s in f.sample.sockets where f.outbound.contains(s) {
             outbound += 1
             if (s.localPort - ports.low) % 2 == 1 {
                 bindParity += 1
@@ -200,21 +201,19 @@ extension Advisor {
                 "above 60, an orphaned FIN-WAIT-2 waits \(value) s in two stages: a full socket, then a timewait socket (TW-9)"
             )
         }
-        var whatIf: WhatIf?
-        if let d = f.inspection.destinations.first(where: { $0.timeWait > 0 }), let replay = f.replay(d) {
-            whatIf = try? replay.whatIf(
-                current: (["net.ipv4.tcp_fin_timeout": "\(value)"], [:]),
-                proposed: (["net.ipv4.tcp_fin_timeout": "60"], [:]))
+        var finding = Finding(
+            id: "fin-timeout-not-time-wait", severity: .info,
+            title: "tcp_fin_timeout is \(value), but it does not change how long TIME-WAIT lasts",
+            evidence: evidence,
+            recommendation:
+                "tcp_fin_timeout bounds only orphaned FIN-WAIT-2 sockets (TW-9); TIME-WAIT is a compile-time 60 s (TW-3). Set it back to 60 unless FIN-WAIT-2 orphans pile up. To relieve TIME-WAIT, use tcp_tw_reuse=1 on the connecting side and keep-alive."
+        )
+        if let d = f.inspection.destinations.first(where: { $0.timeWait > 0 }) {
+            f.whatIf(
+                f.replay(d), current: (["net.ipv4.tcp_fin_timeout": "\(value)"], [:]),
+                proposed: (["net.ipv4.tcp_fin_timeout": "60"], [:]), into: &finding)
         }
-        return [
-            Finding(
-                id: "fin-timeout-not-time-wait", severity: .info,
-                title: "tcp_fin_timeout is \(value), but it does not change how long TIME-WAIT lasts",
-                evidence: evidence,
-                recommendation:
-                    "tcp_fin_timeout bounds only orphaned FIN-WAIT-2 sockets (TW-9); TIME-WAIT is a compile-time 60 s (TW-3). Set it back to 60 unless FIN-WAIT-2 orphans pile up. To relieve TIME-WAIT, use tcp_tw_reuse=1 on the connecting side and keep-alive.",
-                whatIf: whatIf)
-        ]
+        return [finding]
     }
 
     /// TIME-WAIT sockets refused at `tcp_max_tw_buckets` (TW-6): the connection closes without

@@ -127,3 +127,31 @@ public enum PortPressure {
         return at <= timeWaitSeconds ? max(at, start) : nil
     }
 }
+
+/// Which sockets of a sample took their local port from connect()'s autobind (EP-3): not a
+/// listener nor a request, local port in the ephemeral range, and no LISTEN socket on that port
+/// (a listener's port is bound, so connect() never picks it). The unit ``Inspection`` groups and
+/// ``Advisor`` reasons about.
+public struct OutboundSockets: Sendable {
+    public let ports: EphemeralPorts
+    /// Local ports of the LISTEN sockets.
+    public let listening: Set<Int>
+
+    public init(ports: EphemeralPorts, listening: Set<Int>) {
+        self.ports = ports
+        self.listening = listening
+    }
+
+    /// Collects the listening ports of `sockets`.
+    public init(ports: EphemeralPorts, sockets: [DiagSocket]) {
+        var listening = Set<Int>()
+        for socket in sockets where socket.state == TCPState.listen { listening.insert(socket.localPort) }
+        self.init(ports: ports, listening: listening)
+    }
+
+    /// Whether `socket` holds an ephemeral port that connect() picked.
+    public func contains(_ socket: DiagSocket) -> Bool {
+        socket.state != TCPState.listen && socket.state != TCPState.synRecv && socket.state != TCPState.close
+            && ports.contains(socket.localPort) && !listening.contains(socket.localPort)
+    }
+}

@@ -34,6 +34,7 @@ extension Inspection {
             if socket.state == TCPState.listen { listening.insert(socket.localPort) }
         }
         let usable = ports.usableCandidates(kernel: version, boundPorts: listening.filter(ports.contains))
+        let outbound = OutboundSockets(ports: ports, listening: listening)
 
         // Outbound groups of this sample.
         var groups: [GroupKey: GroupTally] = [:]
@@ -50,8 +51,7 @@ extension Inspection {
                 if socket.family == 6 { request6 += 1 } else { request4 += 1 }
                 continue
             }
-            guard socket.state != TCPState.listen, socket.state != TCPState.close else { continue }
-            guard ports.contains(socket.localPort), !listening.contains(socket.localPort) else {
+            guard outbound.contains(socket) else {
                 if socket.state == TCPState.timeWait { inboundTimeWait += 1 }
                 continue
             }
@@ -65,17 +65,10 @@ extension Inspection {
         if let previous {
             interval = max(sample.time - previous.time, 0)
             var before = Set<TupleKey>(minimumCapacity: previous.sockets.count)
-            for socket in previous.sockets
-            where socket.state != TCPState.listen && socket.state != TCPState.synRecv
-                && socket.state != TCPState.close && ports.contains(socket.localPort)
-                && !listening.contains(socket.localPort)
-            {
+            for socket in previous.sockets where outbound.contains(socket) {
                 before.insert(TupleKey(socket))
             }
-            for socket in sample.sockets
-            where socket.state != TCPState.listen && socket.state != TCPState.synRecv
-                && socket.state != TCPState.close && ports.contains(socket.localPort)
-                && !listening.contains(socket.localPort) && !before.contains(TupleKey(socket))
+            for socket in sample.sockets where outbound.contains(socket) && !before.contains(TupleKey(socket))
             {
                 let key = GroupKey(
                     source: socket.localAddress, destination: socket.remoteAddress, port: socket.remotePort)

@@ -113,3 +113,26 @@ extension Expectation {
         }
     }
 }
+
+extension Comparison {
+    /// Compares `simulator` with up to `runs` kernel results, one `kernel()` call at a time, until
+    /// one agrees (no key differs). `each` sees every run's result and comparison, numbered from
+    /// 1, as it comes, so that none is hidden. Returns the number of the run that agreed, or nil
+    /// when every run disagreed.
+    ///
+    /// The kernel is sampled once per run; a scenario whose kernel distribution is long-tailed
+    /// can land outside its declared variation now and then, while a model that is wrong
+    /// disagrees on every run.
+    public static func firstAgreement(
+        simulator: RunResult, expectations: [Expectation], runs: Int,
+        kernel: () throws -> RunResult, each: (Int, RunResult, Comparison) throws -> Void
+    ) throws -> Int? {
+        for run in 1...max(runs, 1) {
+            let result = try kernel()
+            let comparison = Comparison(simulator: simulator, kernel: result, expectations: expectations)
+            try each(run, result, comparison)
+            if comparison.differences.isEmpty { return run }
+        }
+        return nil
+    }
+}

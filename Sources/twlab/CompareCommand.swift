@@ -67,10 +67,10 @@ struct CompareCommand: ParsableCommand {
             }
             // With --sample the loader drops expectations; the scenario as written has them.
             let expectations = sets.isEmpty ? scenario.expect : (try? ScenarioLoader.load(name).expect) ?? []
-            var agreed = false
-            for attempt in 1...kernelRuns {
-                let kernel = try KernelRun.run(scenario, argument: name, overrides: sets, simulated: sim)
-                let c = Comparison(simulator: sim, kernel: kernel, expectations: expectations)
+            let agreedOn = try Comparison.firstAgreement(
+                simulator: sim, expectations: expectations, runs: kernelRuns,
+                kernel: { try KernelRun.run(scenario, argument: name, overrides: sets, simulated: sim) }
+            ) { run, kernel, c in
                 if let path = html {
                     try HTMLFile.write(
                         HTMLReport.renderComparison(
@@ -80,20 +80,15 @@ struct CompareCommand: ParsableCommand {
                     ComparisonReport.render(
                         c, scenario: scenario.name, kernel: kernel.kernel, everything: everything,
                         style: style))
-                if c.differences.isEmpty {
-                    agreed = true
-                    if attempt > 1 { rerunAgreed.append("\(scenario.name) (kernel run \(attempt))") }
-                    break
-                }
-                if attempt < kernelRuns {
+                if !c.differences.isEmpty && run < kernelRuns {
                     print(
-                        "kernel run \(attempt) of \(kernelRuns) disagrees; running \(scenario.name) on the kernel again\n"
+                        "kernel run \(run) of \(kernelRuns) disagrees; running \(scenario.name) on the kernel again\n"
                     )
                 }
                 Terminal.flushStandardOutput()
             }
-            Terminal.flushStandardOutput()
-            if !agreed { failed.append(scenario.name) }
+            if let run = agreedOn, run > 1 { rerunAgreed.append("\(scenario.name) (kernel run \(run))") }
+            if agreedOn == nil { failed.append(scenario.name) }
         }
         if !rerunAgreed.isEmpty {
             print("agreed only on a later kernel run: \(rerunAgreed.joined(separator: ", "))")

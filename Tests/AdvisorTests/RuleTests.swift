@@ -92,6 +92,26 @@ struct RuleTests {
         #expect(w.proposed.peakPortsHeld < 100)
     }
 
+    @Test(
+        "port pressure toward a peer without timestamps: the what-if keeps them off, so reuse does not help")
+    func portPressurePeerWithoutTimestamps() throws {
+        let estab = Self.socket(1, "10.0.0.1", 40098, "10.0.0.5", 80, timestamps: false)
+        let before = Self.sample(Self.timeWaits(20) + [estab], time: 9)
+        let now = Self.sample(Self.timeWaits(40) + [estab], sysctls: ["net.ipv4.tcp_tw_reuse": "0"], time: 10)
+        let advice = Advisor.advise(sample: now, previous: before, netns: nil)
+        #expect(advice.findings.map(\.id) == ["port-pressure"])
+        let f = try #require(advice.findings.first)
+        #expect(f.evidence.contains("1 of 1 live connections to 10.0.0.5:80 have no timestamps (tcp_info)"))
+        #expect(f.recommendation.contains("The peer does not negotiate timestamps"))
+        let w = try #require(f.whatIf)
+        // TWR-2.1: no TIME-WAIT of a connection without timestamps is reusable, so tcp_tw_reuse=1
+        // changes nothing here; the replay says so instead of promising "none". The replay
+        // starts empty at 20/s on 100 ports, so both runs fail as the reuse-0 run above does.
+        #expect(w.current.portFailures == 2200)
+        #expect(w.proposed.portFailures == w.current.portFailures)
+        #expect(w.proposed.outcomes == w.current.outcomes)
+    }
+
     @Test("tcp_tw_reuse without timestamps: this host's sysctl, or a peer that does not negotiate them")
     func reuseWithoutTimestamps() {
         let reuse = ["net.ipv4.tcp_tw_reuse": "1"]

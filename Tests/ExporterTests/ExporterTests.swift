@@ -294,6 +294,13 @@ struct ExporterHTTPTests {
             try TimeWaitFactory.make(20_000, from: "10.203.0.2", to: "10.203.0.1", port: 80, listener: web)
         }
         #expect(made == 20_000)
+        // The last batch's closes may still be mid-handshake (FIN-WAIT-2, LAST-ACK): wait until
+        // every client side has reached TIME-WAIT (a run here once scraped 19,942).
+        let settled = try TestNamespace.waitUntil(seconds: 10) {
+            try Inspector.sample(netns: ns.name).sockets.filter { $0.state == TCPState.timeWait }.count
+                == 20_000
+        }
+        #expect(settled)
         let reading = await MetricsExporter(selection: .named([ns.name])).scrape()
         let p = try PrometheusText(reading)
         #expect(p.value("twlab_sockets", ["netns": ns.name, "state": "TIME-WAIT"]) == 20_000)
