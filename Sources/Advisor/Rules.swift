@@ -276,17 +276,20 @@ extension Advisor {
         var evidence = ["TcpExtListenOverflows \(grouped(Int(overflows))) \(f.window)"]
         for l in implicated {
             evidence.append(
-                "listener \(l.address):\(l.port): Recv-Q \(l.recvQ), Send-Q \(l.sendQ) (the accept queue holds \(l.sendQ + 1), LQ-2)\(l.acceptQueueFull ? ": full now" : "")"
+                "listener \(l.address):\(l.port): Recv-Q \(l.recvQ), "
+                    + (l.sendQ.map { "Send-Q \($0) (the accept queue holds \($0 + 1), LQ-2)" }
+                        ?? "Send-Q unknown (sockets read from /proc)")
+                    + (l.acceptQueueFull ? ": full now" : "")
             )
         }
         evidence.append("net.core.somaxconn = \(somaxconn)")
-        let belowCap = implicated.filter { $0.sendQ < somaxconn }
+        let belowCap = implicated.filter { ($0.sendQ ?? somaxconn) < somaxconn }
         var recommendation: String
-        if implicated.isEmpty {
+        if implicated.isEmpty || implicated.allSatisfy({ $0.sendQ == nil }) {
             recommendation =
-                "An accept queue overflowed (no listener is full now): find the listener whose Recv-Q reaches its Send-Q under load (twlab inspect --interval 5s), and raise its listen() backlog or accept faster."
+                "An accept queue overflowed, but no listener can be named (none is full now, or the sockets came from /proc, which shows no backlog): find the listener whose Recv-Q reaches its Send-Q under load (twlab inspect --interval 5s), and raise its listen() backlog or accept faster."
         } else if !belowCap.isEmpty {
-            let names = belowCap.map { "\($0.address):\($0.port) (backlog \($0.sendQ))" }.joined(
+            let names = belowCap.map { "\($0.address):\($0.port) (backlog \($0.sendQ ?? 0))" }.joined(
                 separator: ", ")
             recommendation =
                 "The application's listen() backlog is below net.core.somaxconn (\(somaxconn)) for \(names): raise it in the application (listen(fd, N); the kernel clamps N to somaxconn, LQ-1), and accept faster. While the accept queue is full, SYNs are dropped and final ACKs ignored (LQ-4.3, LQ-7): clients stall for 1, 3, 7 s (LQ-10)."
@@ -318,7 +321,9 @@ extension Advisor {
             "net.ipv4.tcp_syncookies = 0",
         ]
         for l in f.inspection.listeners where l.synRecv > 0 {
-            evidence.append("listener \(l.address):\(l.port): \(l.synRecv) in SYN-RECV, backlog \(l.sendQ)")
+            evidence.append(
+                "listener \(l.address):\(l.port): \(l.synRecv) in SYN-RECV, backlog \(l.sendQ.map(String.init) ?? "unknown")"
+            )
         }
         return [
             Finding(

@@ -101,8 +101,8 @@ public enum Metrics {
         }
 
         let listeners = i.listeners.sorted {
-            let a = Double($0.recvQ) / Double(max($0.sendQ, 1))
-            let b = Double($1.recvQ) / Double(max($1.sendQ, 1))
+            let a = Double($0.recvQ) / Double(max($0.sendQ ?? 1, 1))
+            let b = Double($1.recvQ) / Double(max($1.sendQ ?? 1, 1))
             return a != b ? a > b : ($0.port, $0.address) < ($1.port, $1.address)
         }.prefix(maxListeners)
         for l in listeners {
@@ -111,10 +111,12 @@ public enum Metrics {
                 name: "twlab_listener_accept_queue", labels: labels,
                 help: "Connections waiting in a listener's accept queue (ss Recv-Q)."
             ).set(Int64(l.recvQ))
-            registry.makeGauge(
-                name: "twlab_listener_backlog", labels: labels,
-                help: "A listener's effective backlog, listen() clamped by somaxconn (ss Send-Q)."
-            ).set(Int64(l.sendQ))
+            if let backlog = l.sendQ {  // unknown when the sockets came from /proc
+                registry.makeGauge(
+                    name: "twlab_listener_backlog", labels: labels,
+                    help: "A listener's effective backlog, listen() clamped by somaxconn (ss Send-Q)."
+                ).set(Int64(backlog))
+            }
             registry.makeGauge(
                 name: "twlab_listener_syn_recv", labels: labels,
                 help: "Request sockets (SYN-RECV) waiting for the handshake's final ACK: the SYN queue."

@@ -150,11 +150,12 @@ extension Inspection {
 
     /// LISTEN sockets with their SYN-RECV counts and, where attributable, the queue rates.
     static func listeners(sample: HostSample, previous: HostSample?, rates: [String: Double]?) -> [Listener] {
-        var listeners = queues(sample.sockets)
+        var listeners = queues(sample.sockets, backlogKnown: sample.source == .netlink)
         guard let rates else { return listeners }
         var saturated = Set<ListenerKey>()
         for listener in listeners where listener.isSaturated { saturated.insert(ListenerKey(listener)) }
-        for listener in queues(previous?.sockets ?? []) where listener.isSaturated {
+        for listener in queues(previous?.sockets ?? [], backlogKnown: previous?.source == .netlink)
+        where listener.isSaturated {
             saturated.insert(ListenerKey(listener))
         }
         let current = Set(listeners.map(ListenerKey.init))
@@ -174,14 +175,16 @@ extension Inspection {
 
     /// LISTEN sockets sorted by (port, address), each with the request sockets on its port: the
     /// one bound to the request's local address, else the wildcard of the request's family,
-    /// else any listener of the port.
-    static func queues(_ sockets: [DiagSocket]) -> [Listener] {
+    /// else any listener of the port. `backlogKnown`: the sockets came from netlink (`/proc`
+    /// shows no backlog, so a listener's Send-Q and fullness are unknown there).
+    static func queues(_ sockets: [DiagSocket], backlogKnown: Bool) -> [Listener] {
         var listeners: [Listener] = []
         for socket in sockets where socket.state == TCPState.listen {
             listeners.append(
                 Listener(
                     address: socket.localAddress, port: socket.localPort, recvQ: socket.recvQ,
-                    sendQ: socket.sendQ, synRecv: 0, acceptQueueFull: socket.recvQ > socket.sendQ, rates: nil)
+                    sendQ: backlogKnown ? socket.sendQ : nil, synRecv: 0,
+                    acceptQueueFull: backlogKnown && socket.recvQ > socket.sendQ, rates: nil)
             )
         }
         listeners.sort {
@@ -205,7 +208,7 @@ extension Inspection {
 extension Inspection.Listener {
     /// Accept queue full (LQ-2), or as many requests as the backlog allows in the SYN queue
     /// (LQ-4: the SYN-queue limit is the backlog since 4.4).
-    var isSaturated: Bool { acceptQueueFull || (synRecv > 0 && synRecv >= sendQ) }
+    var isSaturated: Bool { acceptQueueFull || (sendQ.map { synRecv > 0 && synRecv >= $0 } ?? false) }
 }
 
 /// A listener's identity across two samples.

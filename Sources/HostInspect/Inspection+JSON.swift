@@ -79,7 +79,7 @@ private struct InspectionJSON: Encodable {
             try o.encode(l.address, forKey: Key("addr"))
             try o.encode(l.port, forKey: Key("port"))
             try o.encode(l.recvQ, forKey: Key("recv_q"))
-            try o.encode(l.sendQ, forKey: Key("send_q"))
+            try o.encode(l.sendQ, forKey: Key("send_q"))  // null from /proc
             try o.encode(l.synRecv, forKey: Key("syn_recv"))
             try o.encode(l.acceptQueueFull, forKey: Key("accept_queue_full"))
             let r = l.rates

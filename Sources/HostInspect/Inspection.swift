@@ -167,18 +167,19 @@ public struct Inspection: Sendable, Equatable {
         /// Accept queue length (`sk_ack_backlog`).
         public var recvQ: Int
         /// Effective backlog (`sk_max_ack_backlog`: listen()'s argument after the somaxconn
-        /// clamp, LQ-1); 0 when read from `/proc`, which does not show it.
-        public var sendQ: Int
+        /// clamp, LQ-1); nil when read from `/proc`, which does not show it.
+        public var sendQ: Int?
         /// Request sockets (SYN-RECV) for this listener: its SYN queue.
         public var synRecv: Int
-        /// `sk_acceptq_is_full`: Recv-Q > Send-Q, the accept queue holds backlog + 1 (LQ-2).
+        /// `sk_acceptq_is_full`: Recv-Q > Send-Q, the accept queue holds backlog + 1 (LQ-2);
+        /// false when the backlog is unknown.
         public var acceptQueueFull: Bool
         /// The namespace's listen-queue counters per second, when they can be laid at this
         /// listener's door (see ``Inspection/init(sample:previous:netns:top:)``); else nil.
         public var rates: QueueRates?
 
         public init(
-            address: String, port: Int, recvQ: Int, sendQ: Int, synRecv: Int, acceptQueueFull: Bool,
+            address: String, port: Int, recvQ: Int, sendQ: Int?, synRecv: Int, acceptQueueFull: Bool,
             rates: QueueRates?
         ) {
             self.address = address

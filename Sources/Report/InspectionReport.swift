@@ -95,7 +95,8 @@ public enum InspectionReport {
         ]
         for l in i.listeners {
             rows.append([
-                "LISTEN", String(l.recvQ), String(l.sendQ), endpoint(l.address, l.port), String(l.synRecv),
+                "LISTEN", String(l.recvQ), l.sendQ.map(String.init) ?? "?", endpoint(l.address, l.port),
+                String(l.synRecv),
                 l.rates.map { fixed($0.overflows, decimals: 1) } ?? "-",
                 l.rates.map { fixed($0.drops, decimals: 1) } ?? "-",
             ])

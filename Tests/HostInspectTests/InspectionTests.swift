@@ -126,6 +126,31 @@ struct InspectionTests {
         #expect(single.listeners.first?.rates?.overflows.rounded() == 450)
     }
 
+    @Test("sockets from /proc: no backlog, so no listener is called full or saturated, and send_q is null")
+    func procHasNoBacklog() throws {
+        let sockets = [
+            Self.socket(10, "0.0.0.0", 8080, "0.0.0.0", 0, recvQ: 1),
+            Self.socket(10, "0.0.0.0", 80, "0.0.0.0", 0),
+            Self.socket(3, "10.0.0.1", 8080, "10.0.0.7", 33000, timer: 1, expiresMs: 800),
+        ]
+        let before = HostSample(
+            time: 1, sockets: sockets, source: .proc, counters: ["TcpExtListenOverflows": 0])
+        let now = HostSample(time: 2, sockets: sockets, source: .proc, counters: ["TcpExtListenOverflows": 5])
+        let i = Inspection(sample: now, previous: before, netns: nil)
+        #expect(i.listeners.map(\.sendQ) == [nil, nil])
+        #expect(i.listeners.allSatisfy { !$0.acceptQueueFull })
+        // Two listeners, neither known to be saturated: the namespace's rates stay unattributed.
+        #expect(i.listeners.allSatisfy { $0.rates == nil })
+        #expect(i.listeners[1].synRecv == 1)
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(i.jsonText().utf8)) as? [String: Any])
+        let listeners = try #require(json["listeners"] as? [[String: Any]])
+        #expect(listeners.allSatisfy { $0["send_q"] is NSNull && $0["accept_queue_full"] as? Bool == false })
+        // The same sockets from netlink: 8080 (Recv-Q 1 > Send-Q 0) is full.
+        let netlink = Inspection(sample: HostSample(time: 2, sockets: sockets), netns: nil)
+        #expect(netlink.listeners[1].acceptQueueFull && netlink.listeners[1].sendQ == 0)
+    }
+
     @Test("no port range sysctl: the kernel default range; an unknown kernel keeps the parity rule")
     func defaults() {
         var sample = Self.now
