@@ -68,7 +68,7 @@ struct Facts {
         outbound = OutboundSockets(ports: inspection.ports, sockets: sample.sockets)
         var byGroup: [String: (with: Int, without: Int)] = [:]
         for s in sample.sockets where s.timestamps != nil && outbound.contains(s) {
-            let key = Self.groupKey(s.localAddress, s.remoteAddress, s.remotePort)
+            let key = Self.groupKey(unmappedIPv4(s.localAddress), unmappedIPv4(s.remoteAddress), s.remotePort)
             var t = byGroup[key] ?? (0, 0)
             if s.timestamps == true { t.with += 1 } else { t.without += 1 }
             byGroup[key] = t

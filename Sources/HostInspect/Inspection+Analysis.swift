@@ -55,24 +55,25 @@ extension Inspection {
                 if socket.state == TCPState.timeWait { inboundTimeWait += 1 }
                 continue
             }
-            let key = GroupKey(
-                source: socket.localAddress, destination: socket.remoteAddress, port: socket.remotePort)
-            groups[key, default: GroupTally()].add(socket)
+            groups[GroupKey(socket), default: GroupTally()].add(socket)
         }
 
         // New 4-tuples per group since the previous sample.
         var interval = 0.0
         if let previous {
             interval = max(sample.time - previous.time, 0)
-            var before = Set<TupleKey>(minimumCapacity: previous.sockets.count)
+            // 4-tuple -> was it TIME-WAIT. A tuple seen before is new again when its TIME-WAIT was
+            // taken over by a connect() (TWR-2): it is no longer TIME-WAIT.
+            var before = [TupleKey: Bool](minimumCapacity: previous.sockets.count)
             for socket in previous.sockets where outbound.contains(socket) {
-                before.insert(TupleKey(socket))
+                before[TupleKey(socket)] = socket.state == TCPState.timeWait
             }
-            for socket in sample.sockets where outbound.contains(socket) && !before.contains(TupleKey(socket))
-            {
-                let key = GroupKey(
-                    source: socket.localAddress, destination: socket.remoteAddress, port: socket.remotePort)
-                groups[key]?.new += 1
+            for socket in sample.sockets where outbound.contains(socket) {
+                let wasTimeWait = before[TupleKey(socket)]
+                guard wasTimeWait == nil || (wasTimeWait == true && socket.state != TCPState.timeWait) else {
+                    continue
+                }
+                groups[GroupKey(socket)]?.new += 1
             }
         }
         let hasRates = previous != nil && interval > 0
@@ -221,11 +222,24 @@ private struct ListenerKey: Hashable {
     }
 }
 
-/// (local IP, remote IP, remote port): one group of outbound sockets.
+/// (local IP, remote IP, remote port): one group of outbound sockets. An IPv4-mapped IPv6
+/// socket (`::ffff:a.b.c.d`) connects through tcp_v4_connect and shares the IPv4 tables, so it
+/// joins its IPv4 group (EP-6).
 private struct GroupKey: Hashable {
     var source: String
     var destination: String
     var port: Int
+
+    init(_ socket: DiagSocket) {
+        source = unmappedIPv4(socket.localAddress)
+        destination = unmappedIPv4(socket.remoteAddress)
+        port = socket.remotePort
+    }
+}
+
+/// `::ffff:a.b.c.d` -> `a.b.c.d`; other addresses unchanged.
+public func unmappedIPv4(_ address: String) -> String {
+    address.hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address
 }
 
 /// A socket's full 4-tuple, to tell new connections from old ones.

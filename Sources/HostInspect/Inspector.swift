@@ -39,8 +39,10 @@ public enum Inspector {
         return (samples[samples.count - 1], samples.count > 1 ? samples[0] : nil)
     }
 
-    /// The longest `--interval` accepted.
-    public static let maxInterval = 3600.0
+    /// The longest `--interval` accepted: new connections are told by 4-tuples the first sample
+    /// did not have, and a closed one stays visible as TIME-WAIT for 60 s only (TW-3), so a
+    /// longer interval would miss some and understate the rate.
+    public static let maxInterval = 60.0
 
     /// Parses an `--interval` value into seconds: `0` (one sample), a number of seconds (`5`,
     /// `1.5`), or a number with a unit: `ms`, `s`, `m` (`500ms`, `5s`, `1m`). The error is a
@@ -62,7 +64,10 @@ public enum Inspector {
         }
         let seconds = value * scale
         guard seconds <= maxInterval else {
-            return .failure(InspectError("'\(text)' is too long (at most \(Int(maxInterval)) s)"))
+            return .failure(
+                InspectError(
+                    "'\(text)' is too long (at most \(Int(maxInterval)) s: a closed connection is seen as TIME-WAIT for 60 s only)"
+                ))
         }
         return .success(seconds)
     }

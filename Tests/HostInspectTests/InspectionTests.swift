@@ -126,6 +126,30 @@ struct InspectionTests {
         #expect(single.listeners.first?.rates?.overflows.rounded() == 450)
     }
 
+    @Test("an IPv4-mapped socket joins its IPv4 group; a TIME-WAIT taken over by connect() counts as new")
+    func mappedAndTakenOver() throws {
+        let before = HostSample(
+            time: 1,
+            sockets: [Self.socket(6, "10.0.0.1", 40001, "10.0.0.5", 80, timer: 3, expiresMs: 50_000)],
+            sysctls: Self.sysctls)
+        let now = HostSample(
+            time: 2,
+            sockets: [
+                // The same 4-tuple, now a new connection that took the TIME-WAIT over (TWR-2).
+                Self.socket(1, "10.0.0.1", 40001, "10.0.0.5", 80),
+                Self.socket(
+                    6, "::ffff:10.0.0.1", 40002, "::ffff:10.0.0.5", 80, family: 6, timer: 3, expiresMs: 59_000
+                ),
+            ],
+            sysctls: Self.sysctls)
+        let i = Inspection(sample: now, previous: before, netns: nil)
+        #expect(i.destinationsTotal == 1)
+        let d = try #require(i.destinations.first)
+        #expect(d.source == "10.0.0.1" && d.destination == "10.0.0.5" && d.port == 80)
+        #expect(d.held == 2 && d.established == 1 && d.timeWait == 1)
+        #expect(d.newPerSecond == 2)
+    }
+
     @Test("sockets from /proc: no backlog, so no listener is called full or saturated, and send_q is null")
     func procHasNoBacklog() throws {
         let sockets = [
@@ -256,7 +280,7 @@ struct InspectionTests {
         for (text, seconds) in [("0", 0.0), ("5s", 5), ("5", 5), ("500ms", 0.5), ("1.5s", 1.5), ("1m", 60)] {
             #expect((try? Inspector.parseInterval(text).get()) == seconds, "\(text)")
         }
-        for text in ["", "s", "-1s", "5x", "abc", "1.s", ".5s", "1..2s", "nan", "2h", "3601s"] {
+        for text in ["", "s", "-1s", "5x", "abc", "1.s", ".5s", "1..2s", "nan", "2h", "61s", "2m"] {
             #expect((try? Inspector.parseInterval(text).get()) == nil, "\(text)")
         }
     }
