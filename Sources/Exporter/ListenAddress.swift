@@ -22,7 +22,8 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public var port: UInt16
     public var isIPv6: Bool { host.contains(":") }
 
-    public init(host: String, port: UInt16) {
+    /// Only ``parse(_:)`` and ``standard`` make one, so the host is always a numeric address.
+    init(host: String, port: UInt16) {
         self.host = host
         self.port = port
     }

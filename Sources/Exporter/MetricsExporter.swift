@@ -26,7 +26,9 @@ public enum NamespaceSelection: Sendable, Equatable {
     public func labels() -> [String] {
         switch self {
         case .current: [""]
-        case .named(let names): names
+        case .named(let names):
+            // Each once: a name given twice would be read twice and its counters added up.
+            names.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         case .all: [""] + NetworkNamespace.names()
         }
     }
@@ -56,7 +58,9 @@ public final class MetricsExporter: Sendable {
             ? (try? sockaddr_in6.inet6(ip6: listen.host, port: listen.port))
                 ?? sockaddr_in6.loopback(port: listen.port)
             : (try? sockaddr_in.inet(ip4: listen.host, port: listen.port))
-                ?? sockaddr_in.inet(port: listen.port)
+                // Unreachable (``ListenAddress/parse(_:)`` checked the address); never wider
+                // than loopback if it were not.
+                ?? (try! sockaddr_in.inet(ip4: "127.0.0.1", port: listen.port))
         server = HTTPServer(address: address, timeout: 30, logger: .disabled)
     }
 

@@ -26,7 +26,10 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Export this namespace and every namespace under /run/netns.")
     var allNetns = false
 
-    @Option(help: "Destinations exported per namespace, riskiest first.")
+    @Option(
+        help:
+            "Destinations exported per namespace, riskiest first (0: none; never all, unlike inspect, so that label cardinality stays bounded)."
+    )
     var top: Int = 10
 
     func run() throws {

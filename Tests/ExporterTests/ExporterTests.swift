@@ -128,7 +128,7 @@ struct ExporterHTTPTests {
         MetricsExporter, Int, Task<Void, Never>
     ) {
         let exporter = MetricsExporter(
-            listen: ListenAddress(host: "127.0.0.1", port: 0), selection: selection)
+            listen: try ListenAddress.parse("127.0.0.1:0").get(), selection: selection)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task {
             try? await exporter.run { bound in continuation.yield(Int(bound.port)) }
@@ -260,7 +260,8 @@ struct ExporterHTTPTests {
         }
         try #require(settled)
 
-        for selection in [NamespaceSelection.named([ns.name]), .all] {
+        // A name given twice is read once: its counters are not added up.
+        for selection in [NamespaceSelection.named([ns.name]), .named([ns.name, ns.name]), .all] {
             let (exporter, port, task) = try await Self.start(selection)
             defer { task.cancel() }
             let (status, body, _) = try await Self.get(port, "/metrics")
