@@ -1383,7 +1383,7 @@ extension Catalogue {
             # The first 11 fill the accept queue (LQ-2); every retransmission wave (1, 2, 3, 4 s: LQ-10's
             # linear SYN timeouts) meets the 4 slots the server freed since. The whole wave's SYNs reach the
             # server before any reply comes back (one softirq's batch), so the wave fills the SYN queue to
-            # backlog+1 (LQ-4) and only then do the final ACKs meet the accept queue (LQ-4.3).
+            # backlog+1 (LQ-4) and only then do the final ACKs meet the accept queue (LQ-7).
             twlab: 1
             name: seed004-k3-accept-slow-abort0
             description: "seed 004, lab-notes row k3: a server accepting one connection every 0.25 s, abort_on_overflow=0, syncookies=0: third ACKs and SYNs dropped in silence"
@@ -1452,7 +1452,7 @@ extension Catalogue {
             # The first 11 fill the accept queue (LQ-2); every retransmission wave (1, 2, 3, 4 s: LQ-10's
             # linear SYN timeouts) meets the 4 slots the server freed since. The whole wave's SYNs reach the
             # server before any reply comes back (one softirq's batch), so the wave fills the SYN queue to
-            # backlog+1 (LQ-4) and only then do the final ACKs meet the accept queue (LQ-4.3).
+            # backlog+1 (LQ-4) and only then do the final ACKs meet the accept queue (LQ-7).
             twlab: 1
             name: seed004-k4-accept-slow-abort1
             description: "seed 004, lab-notes row k4: as k3 with tcp_abort_on_overflow=1: the overflowing third ACKs get an RST, and the clients read ECONNRESET as the connect's error"
@@ -1486,8 +1486,8 @@ extension Catalogue {
             #        server_rst_sent=yes listen_overflows_gt0=yes client_resets_gt0=yes server_out_rsts=27
             #        listen_overflows=116 listen_drops=362 syncookies_sent=0 connect_ECONNRESET=27 no_reply=28 syn_pending=45
             #        (run 2: 28 RSTs, 358 drops, 44 pending; runs 1–5: 28, 28, 28, 27, 28 resets)
-            # Each wave: 11 request socks, then 4 final ACKs take the free slots and 7 overflow (LQ-4.3),
-            # each answered by an RST (LQ-6, abort_on_overflow=1) that the client reads as the connect's
+            # Each wave: 11 request socks, then 4 final ACKs take the free slots and 7 overflow (LQ-7),
+            # each answered by an RST (LQ-7, abort_on_overflow=1) that the client reads as the connect's
             # SO_ERROR. The kernel engine on this file, 8 runs: 28 RSTs (6), 30, or 25 (a CI run: 48 still
             # connecting, 372 ListenDrops); overflows 117 (4), 121, 185, 281, the rest ReqQFullDrop;
             # ListenDrops 363 in the other 7.
@@ -1522,7 +1522,7 @@ extension Catalogue {
             # The first 11 fill the accept queue (LQ-2); every retransmission wave (1, 2, 3, 4 s: LQ-10's
             # linear SYN timeouts) meets the 4 slots the server freed since. The whole wave's SYNs reach the
             # server before any reply comes back (one softirq's batch), so the wave fills the SYN queue to
-            # backlog+1 (LQ-4) and only then do the final ACKs meet the accept queue (LQ-4.3).
+            # backlog+1 (LQ-4) and only then do the final ACKs meet the accept queue (LQ-7).
             twlab: 1
             name: seed004-k5-accept-slow-abort1-cookies
             description: "seed 004, lab-notes row k5: as k4 with syncookies=1: SYN cookies instead of SYN-queue drops, and far fewer RSTs"
@@ -1555,14 +1555,15 @@ extension Catalogue {
             # RESULT exp=k5_accept_slow_abort1_cookies abort_on_overflow=1 syncookies=1 accept_every=0.25s listen_t0.5s=Recv-Q=11,Send-Q=10
             #        server_rst_sent=yes listen_overflows_gt0=yes client_resets_gt0=yes server_out_rsts=7
             #        listen_overflows=611 listen_drops=611 syncookies_sent=77 connect_ECONNRESET=7 no_reply=93 (twice)
-            # With cookies the SYN queue never drops (LQ-5); a cookie's final ACK that finds the accept
+            # With cookies the SYN queue never drops (LQ-4 step 2); a cookie's final ACK that finds the accept
             # queue full is dropped without an RST (the lab's inference, which the model follows). The
             # kernel engine on this file, 13 runs, moves a lot: overflows 562–633, cookies 54–78, RSTs 7–30,
             # ECONNRESET 0–25 (connected = 100 − ECONNRESET).
             expect:
               # A connect counts ECONNRESET only when the RST is there before the client looks at the
               # completed connect; one kernel run sent 17 RSTs and the client saw none (100 connected),
-              # another 11 RSTs and 5 resets. So ECONNRESET is anywhere in 0..RSTs, connected = 100 − it.
+              # another 11 RSTs and 5 resets. So ECONNRESET is at most the RSTs: 0–25 in the kernel's runs
+              # (the RSTs themselves 7–30), and connected = 100 − it.
               workloads.crowd.outcomes.connected: {min: 75, max: 100}   # no_reply=93
               workloads.crowd.outcomes.ECONNRESET: {min: 0, max: 25}    # connect_ECONNRESET=7
               snapshots.0.5s.hosts.server.listeners.8080.recv_q: {min: 9, max: 11}   # accept ticks 0.25 s from the first queued connection: 1 or 2 accepts by the ss (lab: 11, 10; here 9, 10)
@@ -1590,7 +1591,7 @@ extension Catalogue {
             #   event loop runs; over veth each handshake completes inside connect(), which `spacing`
             #   reproduces, and wrk hears of a completed connect one event-loop turn later.
             # As k5, the retransmission waves meet 4 free accept slots each; with syncookies=1 the SYN queue
-            # never drops (LQ-5: cookies once it holds backlog+1), and a cookie ACK that finds the accept
+            # never drops (LQ-4 step 2: cookies once it holds backlog+1), and a cookie ACK that finds the accept
             # queue full is dropped without an RST.
             twlab: 1
             name: seed004-k6-wrk-slow-abort0
@@ -1658,7 +1659,7 @@ extension Catalogue {
             #   event loop runs; over veth each handshake completes inside connect(), which `spacing`
             #   reproduces, and wrk hears of a completed connect one event-loop turn later.
             # As k5, the retransmission waves meet 4 free accept slots each; with syncookies=1 the SYN queue
-            # never drops (LQ-5: cookies once it holds backlog+1), and a cookie ACK that finds the accept
+            # never drops (LQ-4 step 2: cookies once it holds backlog+1), and a cookie ACK that finds the accept
             # queue full is dropped without an RST.
             twlab: 1
             name: seed004-k7-wrk-slow-abort1

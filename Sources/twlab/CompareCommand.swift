@@ -32,7 +32,10 @@ struct CompareCommand: ParsableCommand {
         help: "Kernel runs a disagreeing scenario gets before it counts as disagreeing (default 1).")
     var kernelRuns = 1
 
-    @Option(help: "Write an HTML page overlaying both engines' series (one scenario only).")
+    @Option(
+        help:
+            "Write an HTML page overlaying both engines' series (one scenario only; with --kernel-runs, the deciding run)."
+    )
     var html: String?
 
     @Option(help: "Sample a time series every DURATION (e.g. 100ms), for the HTML overlay.")
@@ -65,17 +68,20 @@ struct CompareCommand: ParsableCommand {
                 throw CommandFailure.bad(
                     "\(scenario.source): the simulator could not run it: \(error.description)")
             }
-            // With --sample the loader drops expectations; the scenario as written has them.
-            let expectations = sets.isEmpty ? scenario.expect : (try? ScenarioLoader.load(name).expect) ?? []
+            // With --sample the loader drops expectations; the scenario as written has them (it
+            // loaded above with the same name, so it loads again).
+            let expectations: [Expectation]
+            do {
+                expectations = sets.isEmpty ? scenario.expect : try ScenarioLoader.load(name).expect
+            } catch {
+                throw CommandFailure.bad(oneLine(error.description))
+            }
+            var deciding: (RunResult, Comparison)?
             let agreedOn = try Comparison.firstAgreement(
                 simulator: sim, expectations: expectations, runs: kernelRuns,
                 kernel: { try KernelRun.run(scenario, argument: name, overrides: sets, simulated: sim) }
             ) { run, kernel, c in
-                if let path = html {
-                    try HTMLFile.write(
-                        HTMLReport.renderComparison(
-                            simulator: sim, kernel: kernel, comparison: c, scenario: scenario), to: path)
-                }
+                deciding = (kernel, c)
                 print(
                     ComparisonReport.render(
                         c, scenario: scenario.name, kernel: kernel.kernel, everything: everything,
@@ -86,6 +92,13 @@ struct CompareCommand: ParsableCommand {
                     )
                 }
                 Terminal.flushStandardOutput()
+            }
+            // The page shows the run that decided: the agreeing one, or the last that disagreed.
+            if let path = html, let (kernel, c) = deciding {
+                try HTMLFile.write(
+                    HTMLReport.renderComparison(
+                        simulator: sim, kernel: kernel, comparison: c, scenario: scenario),
+                    to: path)
             }
             if let run = agreedOn, run > 1 { rerunAgreed.append("\(scenario.name) (kernel run \(run))") }
             if agreedOn == nil { failed.append(scenario.name) }
