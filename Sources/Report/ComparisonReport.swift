@@ -20,6 +20,7 @@ public enum ComparisonReport {
             switch r.verdict {
             case .same: mark = ""
             case .tolerated: mark = "  ≈ within the kernel's variation"
+            case .knownGap: mark = "  ≠ a known model gap (the scenario declares it)"
             case .differs: mark = style.color ? "  \u{1B}[31m✘ differs\u{1B}[0m" : "  ✘ differs"
             case .informational: mark = "  (not compared)"
             }
@@ -32,8 +33,10 @@ public enum ComparisonReport {
         let same = compared.filter { $0.verdict == .same }.count
         let tolerated = compared.filter { $0.verdict == .tolerated }.count
         let differ = c.differences.count
+        let gaps = compared.filter { $0.verdict == .knownGap }.count
         var summary =
-            "  \(compared.count) keys compared: \(same) equal, \(tolerated) within the kernel's variation, \(differ) differ"
+            "  \(compared.count) keys compared: \(same) equal, \(tolerated) within the kernel's variation, "
+            + (gaps > 0 ? "\(gaps) known model gap\(gaps == 1 ? "" : "s"), " : "") + "\(differ) differ"
         if differ == 0 { summary = style.color ? "\u{1B}[32m\(summary)\u{1B}[0m" : summary }
         return out + summary + "\n"
     }

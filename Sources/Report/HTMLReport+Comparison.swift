@@ -57,6 +57,7 @@ extension HTMLReport {
             switch r.verdict {
             case .same: mark = ""
             case .tolerated: mark = "≈ within the kernel's variation"
+            case .knownGap: mark = "≠ a known model gap (the scenario declares it)"
             case .differs: mark = "<strong class=\"bad\">✘ differs</strong>"
             case .informational: mark = "not compared"
             }
@@ -102,6 +103,7 @@ extension HTMLReport {
         switch v {
         case .same: "same"
         case .tolerated: "tolerated"
+        case .knownGap: "gap"
         case .differs: "differs"
         case .informational: "informational"
         }

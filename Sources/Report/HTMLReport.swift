@@ -331,7 +331,7 @@ public enum HTMLReport {
         html += "<th class=\"num\">kernel gave</th></tr></thead>\n<tbody>\n"
         for v in verdicts {
             html +=
-                "<tr\(v.passed ? "" : " class=\"unmet\"")><td>\(v.passed ? "✔" : "<span class=\"bad\">✘</span>")</td>"
+                "<tr\(v.passed ? "" : " class=\"unmet\"")><td>\(v.passed ? (v.knownGap ? "≠ known model gap" : "✔") : "<span class=\"bad\">✘</span>")</td>"
             html += "<td><code>\(escape(v.expectation.path))</code></td>"
             html += "<td class=\"num\">\(escape(v.actual ?? "absent"))</td>"
             html += "<td class=\"num\">\(escape(v.expectation.matcher.description))</td></tr>\n"

@@ -11,10 +11,15 @@ extension TerminalReport {
             "expectations (what \(expectationKernel) did here): "
                 + paint(summary, allMet ? .green : .red, style)
         ]
-        for v in verdicts where !v.passed {
+        for v in verdicts where !v.passed || v.knownGap {
             let actual = v.actual.map { " = \($0)" } ?? " is not in the result"
             let text = "\(v.expectation.path)\(actual), kernel gave \(v.expectation.matcher)"
-            lines.append("  " + paint("✘", .red, style) + " " + text)
+            if v.passed {
+                lines.append("  ≠ \(text): a known model gap, declared in the scenario")
+            } else {
+                let gap = v.knownGap ? " (the declared model gap is \(v.expectation.model ?? 0))" : ""
+                lines.append("  " + paint("✘", .red, style) + " " + text + gap)
+            }
         }
         return lines
     }

@@ -13,12 +13,33 @@ extension Validator {
             let matcher = try self.matcher(e.value, path: e.name)
             let path = try checkPath(
                 e.name, at: e.key, matcher: matcher, hosts: hosts, workloads: workloads, observe: observe)
-            out.append(Expectation(path: path, matcher: matcher, line: e.key.line, column: e.key.column))
+            out.append(
+                Expectation(
+                    path: path, matcher: matcher, line: e.key.line, column: e.key.column,
+                    model: try modelGap(e.value, path: e.name, matcher: matcher)))
         }
         return out
     }
 
-    /// `20`, `[10, 11]`, `{min: 14, max: 21}` or `{equals: [1024, 1026]}`.
+    /// `model: N` in a `{min, max}` map: a known model gap (``Expectation/model``). It must lie
+    /// outside the kernel's values, or it is no gap.
+    func modelGap(_ node: YNode, path: String, matcher: Expectation.Matcher) throws(ScenarioError) -> Int? {
+        guard case .map = node.value else { return nil }
+        let label = "expect: \(path)"
+        let m = try fields(node, label, context: label, shape: "a map")
+        guard let modelNode = m.value("model") else { return nil }
+        let model = try int(modelNode, m.label("model"))
+        guard case .range(let lo, let hi) = matcher, !(lo...hi).contains(model) else {
+            throw fail(
+                modelNode,
+                "\(label): model \(model) is among the kernel's values \(matcher): a model gap lies outside them"
+            )
+        }
+        return model
+    }
+
+    /// `20`, `[10, 11]`, `{min: 14, max: 21}` or `{equals: [1024, 1026]}`; `{min, max}` may add
+    /// `model: N` (``modelGap(_:path:matcher:)``).
     func matcher(_ node: YNode, path: String) throws(ScenarioError) -> Expectation.Matcher {
         let label = "expect: \(path)"
         let shape = "a number, a list of numbers, {min: A, max: B} or {equals: [A, B, ...]}"
@@ -32,10 +53,10 @@ extension Validator {
             return .oneOf(values)
         case .map:
             let m = try fields(node, label, context: label, shape: shape)
-            try checkKeys(m, allowed: ["min", "max", "equals"], in: label)
+            try checkKeys(m, allowed: ["min", "max", "equals", "model"], in: label)
             if let eq = m.value("equals") {
                 guard m.entries.count == 1 else {
-                    throw fail(node, "\(label): equals cannot be combined with min or max")
+                    throw fail(node, "\(label): equals cannot be combined with min, max or model")
                 }
                 var values: [Int] = []
                 for item in try list(eq, m.label("equals"), shape: "a list of numbers") {

@@ -1,3 +1,4 @@
+import Report
 import Results
 import Testing
 
@@ -54,5 +55,37 @@ struct ComparisonRunsTests {
         #expect(r.agreed == nil && r.seen == [1, 2] && r.differing == [1, 1])
         let one = try compare([350, 600], runs: 1)
         #expect(one.agreed == nil && one.seen == [1])
+    }
+
+    @Test("a declared model gap: the simulator held to it, the kernel to its own values; compare shows it")
+    func knownGap() {
+        let gap = [
+            Expectation(
+                path: "counters.server.TcpExtListenOverflows", matcher: .range(min: 593, max: 652), model: 592
+            )
+        ]
+        let sim = Self.result("simulator", overflows: 592)
+        #expect(gap[0].check(sim).passed && gap[0].check(sim).knownGap)
+        #expect(!gap[0].check(Self.result("simulator", overflows: 600)).passed)
+        #expect(gap[0].check(Self.result("kernel", overflows: 600)).passed)
+        #expect(!gap[0].check(Self.result("kernel", overflows: 592)).passed)
+
+        let row = { (kernel: Int) in
+            Comparison(simulator: sim, kernel: Self.result("kernel", overflows: kernel), expectations: gap)
+                .rows
+                .first { $0.key == "counters.server.TcpExtListenOverflows" }?.verdict
+        }
+        #expect(row(600) == .knownGap)
+        #expect(row(592) == .same)
+        // A kernel value outside its own band still differs.
+        #expect(row(700) == .differs)
+        let c = Comparison(simulator: sim, kernel: Self.result("kernel", overflows: 600), expectations: gap)
+        #expect(c.differences.isEmpty)
+        let text = ComparisonReport.render(
+            c, scenario: "s", kernel: "6.18", everything: false, style: .init(color: false))
+        #expect(text.contains("592     600  ≠ a known model gap (the scenario declares it)"))
+        #expect(
+            text.hasSuffix(
+                "1 keys compared: 0 equal, 0 within the kernel's variation, 1 known model gap, 0 differ\n"))
     }
 }

@@ -326,6 +326,16 @@ import Testing
             "t.yaml:19:3: expect: 'snapshots.65s.hosts.client.states.ESTAB': no snapshot '65s' (observe gives: end)"
         ),
         (
+            "expect a model gap inside the kernel's values",
+            base(line: 18, "expect:\n  counters.client.TcpExtTW: {min: 16, max: 17, model: 17}"),
+            "t.yaml:19:55: expect: counters.client.TcpExtTW: model 17 is among the kernel's values 16…17: a model gap lies outside them"
+        ),
+        (
+            "expect a model gap on a single value",
+            base(line: 18, "expect:\n  counters.client.TcpExtTW: {model: 17}"),
+            "t.yaml:19:29: expect: counters.client.TcpExtTW is missing required key 'min'"
+        ),
+        (
             "expect unknown host", base(line: 18, "expect:\n  counters.clint.TcpExtTW: 1"),
             "t.yaml:19:3: expect: 'counters.clint.TcpExtTW': no host is called 'clint' (hosts: client, server)"
         ),
