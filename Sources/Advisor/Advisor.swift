@@ -20,7 +20,8 @@ public enum Advisor {
     public static func advise(netns: String?, interval: Double, whatIf: Bool = true) throws(InspectError)
         -> Advice
     {
-        let (sample, previous) = try Inspector.samples(netns: netns, interval: interval)
+        // tcp_info tells which connections negotiated timestamps (tw-reuse-without-timestamps).
+        let (sample, previous) = try Inspector.samples(netns: netns, interval: interval, withTCPInfo: true)
         return advise(sample: sample, previous: previous, netns: netns, whatIf: whatIf)
     }
 

@@ -76,7 +76,7 @@ static void cnl_row_from_msg(const struct inet_diag_msg *m, cnl_tcp_socket *row)
     row->inode = m->idiag_inode;
 }
 
-static int cnl_send_request(int fd, uint8_t family, uint32_t seq) {
+static int cnl_send_request(int fd, uint8_t family, uint32_t seq, int with_info) {
     struct {
         struct nlmsghdr nlh;
         struct inet_diag_req_v2 req;
@@ -89,8 +89,9 @@ static int cnl_send_request(int fd, uint8_t family, uint32_t seq) {
     request.req.sdiag_family = family;
     request.req.sdiag_protocol = IPPROTO_TCP;
     request.req.idiag_states = CNL_ALL_STATES;
-    // tcp_info for full sockets: its tcpi_options says whether timestamps were negotiated.
-    request.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+    // tcp_info for full sockets, on request (it costs a tcp_info per connection): its
+    // tcpi_options says whether timestamps were negotiated.
+    if (with_info) request.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
 
     struct sockaddr_nl kernel;
     memset(&kernel, 0, sizeof kernel);
@@ -212,7 +213,7 @@ int cnl_dump_tcp(int families, cnl_tcp_list *list, const char **failed_step) {
     for (int i = 0; i < 2 && status == 0; i++) {
         if (!(families & flag_of[i])) continue;
         uint32_t seq = (uint32_t)i + 1;
-        status = cnl_send_request(fd, family_of[i], seq);
+        status = cnl_send_request(fd, family_of[i], seq, (families & CNL_DUMP_INFO) != 0);
         if (status < 0) {
             *step = "sendmsg";
             break;

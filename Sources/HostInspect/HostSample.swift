@@ -47,21 +47,10 @@ public struct HostSample: Sendable {
     /// Reads the calling thread's namespace. Only the socket dump can fail (netlink and then
     /// `/proc` both unreadable); the counter files, sysctls and slab sizes that cannot be read are
     /// left empty (or defaulted), so that an unprivileged user still gets the socket picture.
-    public static func read() throws(InspectError) -> HostSample {
-        var source = SocketDiag.Source.netlink
-        let sockets: [DiagSocket]
-        do throws(InspectError) {
-            sockets = try SocketDiag.dumpTCP(from: .netlink)
-        } catch let netlinkError {
-            do throws(InspectError) {
-                sockets = try SocketDiag.dumpTCP(from: .proc)
-                source = .proc
-            } catch {
-                throw InspectError(
-                    "\(netlinkError.message); the /proc fallback failed too: \(error.message)",
-                    code: netlinkError.code)
-            }
-        }
+    ///
+    /// - Parameter withTCPInfo: also read each connection's tcp_info (``SocketDiag/dump(withTCPInfo:)``).
+    public static func read(withTCPInfo: Bool = false) throws(InspectError) -> HostSample {
+        let (sockets, source) = try SocketDiag.dump(withTCPInfo: withTCPInfo)
         let time = monotonicSeconds()
         return HostSample(
             time: time, sockets: sockets, source: source,

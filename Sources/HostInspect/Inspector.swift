@@ -26,15 +26,16 @@ public enum Inspector {
     }
 
     /// The last sample and, when `interval` > 0, the one taken `interval` seconds before it,
-    /// both on one thread inside `netns`.
-    public static func samples(netns: String?, interval: Double) throws(InspectError)
+    /// both on one thread inside `netns` (`withTCPInfo`: see ``HostSample/read(withTCPInfo:)``).
+    public static func samples(netns: String?, interval: Double, withTCPInfo: Bool = false)
+        throws(InspectError)
         -> (sample: HostSample, previous: HostSample?)
     {
         let samples = try NetworkNamespace.run(in: netns) { () throws(InspectError) -> [HostSample] in
-            let first = try HostSample.read()
+            let first = try HostSample.read(withTCPInfo: withTCPInfo)
             guard interval > 0 else { return [first] }
             pause(seconds: interval)
-            return [first, try HostSample.read()]
+            return [first, try HostSample.read(withTCPInfo: withTCPInfo)]
         }
         return (samples[samples.count - 1], samples.count > 1 ? samples[0] : nil)
     }

@@ -26,12 +26,18 @@ public enum SocketDiag {
     ///
     /// The order is the kernel's (IPv4 first: listeners, then the established hash); it is
     /// not stable across calls.
-    public static func dumpTCP() throws(InspectError) -> [DiagSocket] {
+    public static func dumpTCP() throws(InspectError) -> [DiagSocket] { try dump().sockets }
+
+    /// ``dumpTCP()`` with the source it came from. `withTCPInfo`: netlink also reads each
+    /// connection's tcp_info (``DiagSocket/timestamps``), which costs a tcp_info per connection.
+    public static func dump(withTCPInfo: Bool = false) throws(InspectError) -> (
+        sockets: [DiagSocket], source: Source
+    ) {
         do throws(InspectError) {
-            return try dumpTCP(from: .netlink)
+            return (try netlinkDump(withTCPInfo: withTCPInfo), .netlink)
         } catch let netlinkError {
             do throws(InspectError) {
-                return try dumpTCP(from: .proc)
+                return (try procDump(), .proc)
             } catch {
                 throw InspectError(
                     "\(netlinkError.message); the /proc fallback failed too: \(error.message)",
@@ -49,11 +55,12 @@ public enum SocketDiag {
     }
 
     /// Both families through one `NETLINK_SOCK_DIAG` socket (`cnl_dump_tcp`).
-    static func netlinkDump() throws(InspectError) -> [DiagSocket] {
+    static func netlinkDump(withTCPInfo: Bool = false) throws(InspectError) -> [DiagSocket] {
         var list = cnl_tcp_list()
         defer { cnl_tcp_list_free(&list) }
         var step: UnsafePointer<CChar>?
-        let status = cnl_dump_tcp(Int32(CNL_DUMP_IPV4 | CNL_DUMP_IPV6), &list, &step)
+        let families = CNL_DUMP_IPV4 | CNL_DUMP_IPV6 | (withTCPInfo ? CNL_DUMP_INFO : 0)
+        let status = cnl_dump_tcp(Int32(families), &list, &step)
         if status < 0 {
             let what = step.map { String(cString: $0) } ?? "dump"
             throw .errno("sock_diag TCP dump (\(what))", -status)

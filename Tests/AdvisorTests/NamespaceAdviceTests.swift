@@ -89,9 +89,14 @@ struct NamespaceAdviceTests {
             }
             try settle(ns, timeWait: 3)
             // TS-2: both ends of the live connection agree, and sock_diag's tcp_info says so.
-            let live = try Inspector.sample(netns: ns.name).sockets.filter { $0.ssName == "ESTAB" }
+            let live = try ns.run { try SocketDiag.dump(withTCPInfo: true).sockets }.filter {
+                $0.ssName == "ESTAB"
+            }
             #expect(live.count == 2)
             #expect(live.allSatisfy { $0.timestamps == (timestamps == 1) })
+            // Without tcp_info (inspect's and export's dumps) it stays unknown.
+            let plain = try Inspector.sample(netns: ns.name).sockets.filter { $0.ssName == "ESTAB" }
+            #expect(plain.count == 2 && plain.allSatisfy { $0.timestamps == nil })
         }
         #expect(ids(a) == (timestamps == 0 ? ["tw-reuse-without-timestamps"] : []))
     }

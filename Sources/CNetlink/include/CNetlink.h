@@ -67,6 +67,8 @@ enum {
 enum {
     CNL_DUMP_IPV4 = 1,
     CNL_DUMP_IPV6 = 2,
+    /// Also ask for INET_DIAG_INFO (tcp_info) of full sockets: `has_info`, `tcpi_options`.
+    CNL_DUMP_INFO = 4,
 };
 
 /// One socket as inet_diag_msg reports it, flattened. Addresses are network-order bytes
