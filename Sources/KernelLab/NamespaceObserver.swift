@@ -1,4 +1,5 @@
 import HostInspect
+import Results
 
 /// Observes the namespace the calling process is in: sockets by netlink sock_diag (LQ-3: a
 /// listener's Recv-Q is its accept queue, Send-Q its backlog) and counters from /proc/net
@@ -34,11 +35,15 @@ public struct NamespaceObserver: AgentObserver {
         let sockets = (try? SocketDiag.dumpTCP()) ?? []
         let summary = SocketSummary(sockets)
         let listeners = Self.listeners(summary, sockets)
-        let listening = Set(listeners.map(\.port))
+        let outbound = OutboundSockets(
+            ports: EphemeralPorts(low: portRange.lowerBound, high: portRange.upperBound),
+            listening: Set(listeners.map(\.port)))
         var ports: [String: Int] = [:]
-        for s in sockets where s.ssName != "LISTEN" && s.ssName != "CLOSE" && s.ssName != "SYN-RECV" {
-            guard portRange.contains(s.localPort), !listening.contains(s.localPort) else { continue }
-            ports["\(s.localAddress)>\(s.remoteAddress):\(s.remotePort)", default: 0] += 1
+        for s in sockets where outbound.contains(s) {
+            ports[
+                SeriesBuilder.portGroup(
+                    source: s.localAddress, destination: s.remoteAddress, port: s.remotePort),
+                default: 0] += 1
         }
         return AgentSample(
             states: summary.states, ports: ports, listeners: listeners,

@@ -340,7 +340,7 @@ struct Simulator {
                     g.count
             }
             var listeners: [Int: (backlog: Int, recvQ: Int, synRecv: Int)] = [:]
-            for l in stacks[h].listenerQueues() { listeners[l.port] = (l.backlog, l.recvQ, l.synRecv) }
+            for l in summary.listeners { listeners[l.port] = (l.sendQ, l.recvQ, l.synRecv) }
             var counters: [String: Int64] = [:]
             for c in stacks[h].counters.nonZero { counters[c.name] = c.value }
             return SeriesBuilder.HostSample(
