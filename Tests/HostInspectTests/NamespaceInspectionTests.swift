@@ -161,6 +161,32 @@ struct NamespaceInspectionTests {
         #expect(group.pressure >= 1)
     }
 
+    @Test("IPv6: native ::1 TIME-WAITs form their own group; IPv4-mapped ones join their IPv4 group")
+    func ipv6() throws {
+        guard TestNamespace.available else { return }
+        let server = Self.server
+        let ns = try TestNamespace(tag: "v6", addresses: [server], sysctls: Self.sysctls)
+        defer { ns.remove() }
+        let v6 = try ns.listen6("::1", 80, backlog: 16)
+        let v4 = try ns.listen(server, 8080, backlog: 16)
+        try ns.makeTimeWaits6(3, to: "::1", 80, listener: v6)
+        // Two from IPv4 sockets (source = the server's address, as the route gives a mapped
+        // socket), two from AF_INET6 sockets to ::ffff:server, which go through the IPv4 tables.
+        try ns.makeTimeWaits(2, from: server, to: server, 8080, listener: v4)
+        try ns.makeTimeWaits6(2, to: "::ffff:\(server)", 8080, listener: v4)
+        try #require(try settled(ns, timeWait: 7))
+
+        let i = Inspection(sample: try Inspector.sample(netns: ns.name), netns: ns.name)
+        #expect(i.states == ["LISTEN": 2, "TIME-WAIT": 7])
+        #expect(i.memory.timeWaitSockets == 7)
+        #expect(i.destinationsTotal == 2)
+        let native = try #require(i.destinations.first { $0.destination == "::1" })
+        #expect(native.source == "::1" && native.port == 80 && native.timeWait == 3 && native.held == 3)
+        let mapped = try #require(i.destinations.first { $0.destination == server })
+        #expect(mapped.source == server && mapped.port == 8080 && mapped.timeWait == 4 && mapped.held == 4)
+        #expect(i.listeners.map { "\($0.address):\($0.port)" } == ["::1:80", "\(server):8080"])
+    }
+
     @Test("twlab inspect --netns NAME --json: the contract's keys, this namespace's numbers")
     func commandLine() throws {
         guard TestNamespace.available, Twlab.binary != nil else {
