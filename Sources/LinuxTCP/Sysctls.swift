@@ -38,6 +38,9 @@ public struct Sysctls: Sendable, Equatable {
     public var tcpOrphanRetries: Int
     /// `net.ipv4.ip_autobind_reuse` (≥5.7, EP-7).
     public var ipAutobindReuse: Int
+    /// `net.netfilter.nf_conntrack_tcp_timeout_time_wait` in seconds: conntrack's own TIME_WAIT
+    /// on a host that tracks (a NAT gateway), not the TCP stack's (NAT-1).
+    public var conntrackTimeWaitSeconds: Int = 120
 
     /// Number of ports in the range, both ends included.
     @inlinable public var portRangeSize: Int { Int(portRangeHigh) - Int(portRangeLow) + 1 }
@@ -187,6 +190,9 @@ public enum SysctlRegistry {
         int(
             "net.ipv4.ip_autobind_reuse", "bind(0) may share SO_REUSEADDR ports (EP-7)", 0...1,
             \.ipAutobindReuse),
+        int(
+            "net.netfilter.nf_conntrack_tcp_timeout_time_wait", "conntrack TIME_WAIT, seconds (NAT-1)",
+            0...Int(Int32.max), \.conntrackTimeWaitSeconds),
     ]
 }
 

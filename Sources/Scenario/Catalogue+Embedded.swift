@@ -1089,6 +1089,279 @@ extension Catalogue {
             """#,
         ),
         (
+            "seed002-m1-nat-1client-ts1",
+            #"""
+            # Lab-notes row m1, `bash seed-lab.sh m1_nat_1client_ts1` (seeds 001/002/003, NAT and timestamps):
+            #   topo_nat 1: client netns c1 10.77.1.2 -> gateway gw (nftables `masquerade to :1024-1030`,
+            #   only 7 NAT ports, so NATed 4-tuples are reused at the server) -> server s 10.78.0.2.
+            #   The server closes first (HTTP/1.0), so it holds the TIME_WAITs, one per NAT port used.
+            #   Each request: curl -s --http1.0 --max-time 15 http://10.78.0.2/
+            # A SYN reusing a NATed 4-tuple meets the server's TIME_WAIT (TW-12 step 2). Its TSval comes
+            # from another 4-tuple's offset (TS-3: per 4-tuple on 6.18.17+), so about half the time PAWS
+            # rejects it: the TIME_WAIT ACKs, the client answers RST (seq = old rcv_nxt), the TIME_WAIT
+            # dies and the SYN is retried 2 jiffies later (TW-13, NAT-4). PAWSTimewait counts each reject
+            # and equals the clients' TCPSynRetrans; nothing fails because of PAWS.
+            twlab: 1
+            name: seed002-m1-nat-1client-ts1
+            description: "seeds 001-003, lab-notes row m1: one client behind a 7-port SNAT gateway, timestamps on: PAWS rejects at server TIME_WAITs cost a fast retry, not a connection"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              c1:
+                address: 10.77.1.2
+              gw:
+                address: 10.78.0.1
+                nat: { inside: [c1], ports: "1024-1030", mode: masquerade }
+              s:
+                address: 10.78.0.2
+                listen:
+                  - port: 80
+                    backlog: 511
+                    http: { status: 404 }
+            workloads:
+              - name: requests
+                from: c1
+                to: s:80
+                kind: curl
+                count: 20
+                interval: 0s
+                http: "1.0"
+                timeout: 15s                  # --max-time 15
+            observe:
+              - at: end
+            # RESULT exp=m1_nat_1client_ts1 ok=20 fail=0 gw_ct_insert_failed=0 paws_rejects_gt0=yes
+            #        client_syn_retrans=6 server_paws_timewait=6 server_paws_estab=0 nat_ports_seen=7
+            #        (run 2: 11 and 11; runs 1-5: PAWSTimewait 5, 4, 8, 9, 8; 20/20 ok every time)
+            expect:
+              workloads.requests.outcomes.404: 20                  # ok=20 fail=0
+              # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
+              counters.s.TcpExtPAWSTimewait: {min: 3, max: 12}    # server_paws_timewait
+              counters.s.TcpExtPAWSEstab: 0                       # server_paws_estab=0
+              counters.c1.TcpExtTCPSynRetrans: {min: 3, max: 12}   # client_syn_retrans
+              # One server TIME_WAIT per NAT port: all 7 were seen in every run (nat_ports_seen=7).
+              snapshots.end.hosts.s.states.TIME-WAIT: 7
+
+            """#,
+        ),
+        (
+            "seed002-m2-nat-2clients-ts1",
+            #"""
+            # Lab-notes row m2, `bash seed-lab.sh m2_nat_2clients_ts1` (seeds 001/002/003, NAT and timestamps):
+            #   topo_nat 2: client netns c1 10.77.1.2, c2 10.77.2.2 -> gateway gw (nftables `masquerade to :1024-1030`,
+            #   only 7 NAT ports, so NATed 4-tuples are reused at the server) -> server s 10.78.0.2.
+            #   The server closes first (HTTP/1.0), so it holds the TIME_WAITs, one per NAT port used.
+            #   Each request: curl -s --http1.0 --max-time 15 http://10.78.0.2/
+            # A SYN reusing a NATed 4-tuple meets the server's TIME_WAIT (TW-12 step 2). Its TSval comes
+            # from another 4-tuple's offset (TS-3: per 4-tuple on 6.18.17+), so about half the time PAWS
+            # rejects it: the TIME_WAIT ACKs, the client answers RST (seq = old rcv_nxt), the TIME_WAIT
+            # dies and the SYN is retried 2 jiffies later (TW-13, NAT-4). PAWSTimewait counts each reject
+            # and equals the clients' TCPSynRetrans; nothing fails because of PAWS.
+            twlab: 1
+            name: seed002-m2-nat-2clients-ts1
+            description: "seeds 001-003, lab-notes row m2: two clients behind one 7-port SNAT gateway, timestamps on"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              c1:
+                address: 10.77.1.2
+              c2:
+                address: 10.77.2.2
+              gw:
+                address: 10.78.0.1
+                nat: { inside: [c1, c2], ports: "1024-1030", mode: masquerade }
+              s:
+                address: 10.78.0.2
+                listen:
+                  - port: 80
+                    backlog: 511
+                    http: { status: 404 }
+            workloads:
+              # The script alternates c1, c2, c1, ... one request at a time; here each client sends 10
+              # requests 20 ms apart, c2 10 ms after c1, which interleaves them the same way.
+              - name: c1
+                from: c1
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 20ms
+                http: "1.0"
+                timeout: 15s                  # --max-time 15
+              - name: c2
+                start: 10ms
+                from: c2
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 20ms
+                http: "1.0"
+                timeout: 15s
+            observe:
+              - at: end
+            # RESULT exp=m2_nat_2clients_ts1 ok=20 fail=0 gw_ct_insert_failed=0 paws_rejects_gt0=yes
+            #        client_syn_retrans=4 server_paws_timewait=4 server_paws_estab=0 nat_ports_seen=7
+            #        (run 2: 7 and 7)
+            expect:
+              # m2 run 2 lost one request to the gateway's conntrack (insert_failed=8), not to PAWS.
+              workloads.c1.outcomes.404: [9, 10]
+              workloads.c2.outcomes.404: [9, 10]
+              # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
+              counters.s.TcpExtPAWSTimewait: {min: 3, max: 12}    # server_paws_timewait
+              counters.s.TcpExtPAWSEstab: 0                       # server_paws_estab=0
+              # One server TIME_WAIT per NAT port: all 7 were seen in every run (nat_ports_seen=7).
+              snapshots.end.hosts.s.states.TIME-WAIT: 7
+
+            """#,
+        ),
+        (
+            "seed002-m3-nat-2clients-ts1-cttw1",
+            #"""
+            # Lab-notes row m3, `bash seed-lab.sh m3_nat_2clients_ts1_cttw1` (seeds 001/002/003, NAT and timestamps):
+            #   topo_nat 2: client netns c1 10.77.1.2, c2 10.77.2.2 -> gateway gw (nftables `masquerade to :1024-1030`,
+            #   only 7 NAT ports, so NATed 4-tuples are reused at the server) -> server s 10.78.0.2.
+            #   gw: net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 (120 s by default, NAT-1).
+            #   The server closes first (HTTP/1.0), so it holds the TIME_WAITs, one per NAT port used.
+            #   Each request: curl -s --http1.0 --max-time 15 http://10.78.0.2/
+            # A SYN reusing a NATed 4-tuple meets the server's TIME_WAIT (TW-12 step 2). Its TSval comes
+            # from another 4-tuple's offset (TS-3: per 4-tuple on 6.18.17+), so about half the time PAWS
+            # rejects it: the TIME_WAIT ACKs, the client answers RST (seq = old rcv_nxt), the TIME_WAIT
+            # dies and the SYN is retried 2 jiffies later (TW-13, NAT-4). PAWSTimewait counts each reject
+            # and equals the clients' TCPSynRetrans; nothing fails because of PAWS.
+            twlab: 1
+            name: seed002-m3-nat-2clients-ts1-cttw1
+            description: "seeds 001-003, lab-notes row m3: as m2 with the gateway's conntrack TIME_WAIT at 1 s"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              c1:
+                address: 10.77.1.2
+              c2:
+                address: 10.77.2.2
+              gw:
+                address: 10.78.0.1
+                nat: { inside: [c1, c2], ports: "1024-1030", mode: masquerade }
+                sysctl: { net.netfilter.nf_conntrack_tcp_timeout_time_wait: 1 }
+              s:
+                address: 10.78.0.2
+                listen:
+                  - port: 80
+                    backlog: 511
+                    http: { status: 404 }
+            workloads:
+              # The script alternates c1, c2, c1, ... one request at a time; here each client sends 10
+              # requests 20 ms apart, c2 10 ms after c1, which interleaves them the same way.
+              - name: c1
+                from: c1
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 20ms
+                http: "1.0"
+                timeout: 15s                  # --max-time 15
+              - name: c2
+                start: 10ms
+                from: c2
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 20ms
+                http: "1.0"
+                timeout: 15s
+            observe:
+              - at: end
+            # RESULT exp=m3_nat_2clients_ts1_cttw1 ok=20 fail=0 gw_ct_insert_failed=0 paws_rejects_gt0=yes
+            #        client_syn_retrans=3 server_paws_timewait=3 server_paws_estab=0 nat_ports_seen=7
+            #        (run 2: 7 and 7)
+            expect:
+              # m2 run 2 lost one request to the gateway's conntrack (insert_failed=8), not to PAWS.
+              workloads.c1.outcomes.404: [9, 10]
+              workloads.c2.outcomes.404: [9, 10]
+              # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
+              counters.s.TcpExtPAWSTimewait: {min: 3, max: 12}    # server_paws_timewait
+              counters.s.TcpExtPAWSEstab: 0                       # server_paws_estab=0
+              # One server TIME_WAIT per NAT port: all 7 were seen in every run (nat_ports_seen=7).
+              snapshots.end.hosts.s.states.TIME-WAIT: 7
+
+            """#,
+        ),
+        (
+            "seed002-m4-nat-2clients-ts2-cttw1",
+            #"""
+            # Lab-notes row m4, `bash seed-lab.sh m4_nat_2clients_ts2_cttw1` (seeds 001/002/003, NAT and timestamps):
+            #   topo_nat 2: client netns c1 10.77.1.2, c2 10.77.2.2 -> gateway gw (nftables `masquerade to :1024-1030`,
+            #   only 7 NAT ports, so NATed 4-tuples are reused at the server) -> server s 10.78.0.2.
+            #   gw: nf_conntrack_tcp_timeout_time_wait=1; clients: tcp_timestamps=2 (TS without offset, TS-1).
+            #   Both clients share one clock (namespaces of one machine: same uptime), so every TSval is
+            #   newer than the TIME_WAIT's ts_recent and the SYN is taken at once (TW-12 step 2).
+            #   The server closes first (HTTP/1.0), so it holds the TIME_WAITs, one per NAT port used.
+            #   Each request: curl -s --http1.0 --max-time 15 http://10.78.0.2/
+            # A SYN reusing a NATed 4-tuple meets the server's TIME_WAIT (TW-12 step 2). Its TSval comes
+            # from another 4-tuple's offset (TS-3: per 4-tuple on 6.18.17+), so about half the time PAWS
+            # rejects it: the TIME_WAIT ACKs, the client answers RST (seq = old rcv_nxt), the TIME_WAIT
+            # dies and the SYN is retried 2 jiffies later (TW-13, NAT-4). PAWSTimewait counts each reject
+            # and equals the clients' TCPSynRetrans; nothing fails because of PAWS.
+            twlab: 1
+            name: seed002-m4-nat-2clients-ts2-cttw1
+            description: "seeds 001-003, lab-notes row m4 (control): as m3 with client tcp_timestamps=2, no TS offset: no PAWS rejects"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              c1:
+                address: 10.77.1.2
+                sysctl: { net.ipv4.tcp_timestamps: 2 }
+              c2:
+                address: 10.77.2.2
+                sysctl: { net.ipv4.tcp_timestamps: 2 }
+              gw:
+                address: 10.78.0.1
+                nat: { inside: [c1, c2], ports: "1024-1030", mode: masquerade }
+                sysctl: { net.netfilter.nf_conntrack_tcp_timeout_time_wait: 1 }
+              s:
+                address: 10.78.0.2
+                listen:
+                  - port: 80
+                    backlog: 511
+                    http: { status: 404 }
+            workloads:
+              # The script alternates c1, c2, c1, ... one request at a time; here each client sends 10
+              # requests 20 ms apart, c2 10 ms after c1, which interleaves them the same way.
+              - name: c1
+                from: c1
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 20ms
+                http: "1.0"
+                timeout: 15s                  # --max-time 15
+              - name: c2
+                start: 10ms
+                from: c2
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 20ms
+                http: "1.0"
+                timeout: 15s
+            observe:
+              - at: end
+            # RESULT exp=m4_nat_2clients_ts2_cttw1 ok=20 fail=0 gw_ct_insert_failed=0 paws_rejects_gt0=no
+            #        client_syn_retrans=0 server_paws_timewait=0 server_paws_estab=0 nat_ports_seen=7
+            #        (x2, identical in runs 1-5)
+            expect:
+              workloads.c1.outcomes.404: 10
+              workloads.c2.outcomes.404: 10
+              counters.s.TcpExtPAWSTimewait: 0                    # server_paws_timewait=0
+              counters.s.TcpExtPAWSEstab: 0
+              counters.c1.TcpExtTCPSynRetrans: 0                  # client_syn_retrans=0
+              counters.c2.TcpExtTCPSynRetrans: 0
+              snapshots.end.hosts.s.states.TIME-WAIT: 7           # nat_ports_seen=7
+
+            """#,
+        ),
+        (
             "seed002-n1-reuse1-sleep-0.05",
             #"""
             # Lab-notes row n1, `bash seed-lab.sh n1_reuse1_sleep_sweep`, the sleep 0.05 case (seeds

@@ -51,6 +51,11 @@ public struct Scenario: Sendable {
 
     /// The host called `name`.
     public func host(named name: String) -> HostSpec? { hosts.first { $0.name == name } }
+
+    /// The NAT gateway `host` sits behind, if any.
+    public func gateway(of host: String) -> HostSpec? {
+        hosts.first { $0.nat?.inside.contains(host) == true }
+    }
 }
 
 /// One-way delay and loss for a link.
@@ -77,11 +82,13 @@ public struct HostSpec: Sendable {
     /// Only the names the scenario set, with their values as written (for reports).
     public var sysctlOverrides: [(name: String, value: String)]
     public var listeners: [ListenerSpec]
+    /// Set when this host is a NAT gateway for other hosts (design.md `nat:`).
+    public var nat: NATSpec?
 
     public init(
         name: String, addresses: [IPv4Address], uptime: Nanos = 86_400 * Nanos.nanosPerSecond,
         sysctls: Sysctls, sysctlOverrides: [(name: String, value: String)] = [],
-        listeners: [ListenerSpec] = []
+        listeners: [ListenerSpec] = [], nat: NATSpec? = nil
     ) {
         self.name = name
         self.addresses = addresses
@@ -89,6 +96,27 @@ public struct HostSpec: Sendable {
         self.sysctls = sysctls
         self.sysctlOverrides = sysctlOverrides
         self.listeners = listeners
+        self.nat = nat
+    }
+}
+
+/// A NAT gateway (kernel-spec §7): traffic from the `inside` hosts to every other host passes
+/// through it and leaves from its first address (masquerade), with the source port chosen by
+/// netfilter's SNAT from `ports` (NAT-2). Conntrack's timers are the gateway's
+/// `net.netfilter.nf_conntrack_tcp_timeout_*` sysctls (NAT-1).
+public struct NATSpec: Sendable, Equatable {
+    public enum Mode: String, Sendable { case masquerade }
+    /// Hosts behind the gateway, by name.
+    public var inside: [String]
+    /// `masquerade to :LOW-HIGH`; nil keeps the source port when it is free (1024–65535 class
+    /// range otherwise, NAT-2).
+    public var ports: ClosedRange<UInt16>?
+    public var mode: Mode
+
+    public init(inside: [String], ports: ClosedRange<UInt16>? = nil, mode: Mode = .masquerade) {
+        self.inside = inside
+        self.ports = ports
+        self.mode = mode
     }
 }
 

@@ -13,7 +13,7 @@ struct Validator {
         "twlab", "name", "description", "kernel", "seed", "duration", "network", "hosts", "workloads",
         "observe", "sample_every", "expect",
     ]
-    static let hostKeys = ["address", "addresses", "uptime", "sysctl", "listen"]
+    static let hostKeys = ["address", "addresses", "uptime", "sysctl", "listen", "nat"]
     static let listenerKeys = ["port", "backlog", "http", "accept"]
     static let workloadKeys = ["name", "from", "to", "kind", "start", "after"]
     static let kindKeys: [(kind: String, keys: [String])] = [
@@ -292,7 +292,31 @@ struct Validator {
             }
             out.append(try host(e.name, e.value, kernel: kernel, owners: &owners))
         }
+        try checkGateways(out, f)
         return out
+    }
+
+    /// Every `nat: inside` name is another host, not a gateway, behind one gateway only.
+    func checkGateways(_ hosts: [HostSpec], _ f: Fields) throws(ScenarioError) {
+        var behind: [String: String] = [:]
+        for (h, e) in zip(hosts, f.entries) {
+            guard let nat = h.nat, let natNode = try fields(e.value, "", context: "", shape: "").value("nat"),
+                let insideNode = try fields(natNode, "", context: "", shape: "").value("inside")
+            else { continue }
+            let items = try list(insideNode, "", shape: "")
+            for (name, item) in zip(nat.inside, items) {
+                let ctx = "host '\(h.name)': nat: inside"
+                guard let other = hosts.first(where: { $0.name == name }) else {
+                    throw fail(item, "\(ctx): unknown host \(quoted(name)) (hosts: \(hostList(hosts)))")
+                }
+                if other.name == h.name { throw fail(item, "\(ctx): a gateway cannot be inside itself") }
+                if other.nat != nil { throw fail(item, "\(ctx): \(quoted(name)) is itself a NAT gateway") }
+                if let g = behind[name] {
+                    throw fail(item, "\(ctx): \(quoted(name)) is already behind gateway '\(g)'")
+                }
+                behind[name] = h.name
+            }
+        }
     }
 
     func host(_ name: String, _ node: YNode, kernel: KernelProfile, owners: inout [UInt32: String])
@@ -301,9 +325,6 @@ struct Validator {
     {
         let ctx = "host '\(name)'"
         let f = try fields(node, ctx, context: ctx, shape: "a map (address, sysctl, listen, ...)")
-        if let k = f.key("nat") {
-            throw fail(k, "NAT gateways are not supported by this version (planned)")
-        }
         try checkKeys(f, allowed: Self.hostKeys, in: ctx)
 
         var addresses: [(IPv4Address, YNode)] = []
@@ -366,9 +387,52 @@ struct Validator {
                 listeners.append(l)
             }
         }
+        var nat: NATSpec? = nil
+        if let n = f.value("nat") {
+            nat = try self.nat(n, ctx: ctx)
+            if let l = f.key("listen") { throw fail(l, "\(ctx) is a NAT gateway: it runs no listeners") }
+        }
         return HostSpec(
             name: name, addresses: addresses.map(\.0), uptime: uptime, sysctls: sysctls,
-            sysctlOverrides: sysctlOverrides, listeners: listeners)
+            sysctlOverrides: sysctlOverrides, listeners: listeners, nat: nat)
+    }
+
+    /// `nat: { inside: [HOST, ...], ports: "LOW-HIGH", mode: masquerade }`; host names are
+    /// resolved in ``checkGateways(_:_:)`` once every host is known.
+    func nat(_ node: YNode, ctx: String) throws(ScenarioError) -> NATSpec {
+        let label = "\(ctx): nat"
+        let f = try fields(
+            node, label, context: label, shape: "a map like {inside: [client], ports: \"20000-20010\"}")
+        try checkKeys(f, allowed: ["inside", "ports", "mode"], in: label)
+        let insideNode = try required(f, "inside", label, hint: "the hosts behind the gateway, e.g. [client]")
+        var inside: [String] = []
+        for item in try list(insideNode, "\(label): inside", shape: "a list of host names") {
+            let h = try string(item, "\(label): inside")
+            if inside.contains(h) { throw fail(item, "\(label): inside: \(quoted(h)) is listed twice") }
+            inside.append(h)
+        }
+        guard !inside.isEmpty else { throw fail(insideNode, "\(label): inside: at least one host is needed") }
+        var ports: ClosedRange<UInt16>? = nil
+        if let n = f.value("ports") {
+            let text = try string(n, "\(label): ports")
+            let ends = text.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(ends.count), let a = UInt16(ends[0]),
+                let b = UInt16(ends.count == 2 ? ends[1] : ends[0]), a >= 1, a <= b
+            else {
+                throw fail(
+                    n, "\(label): ports: \(quoted(text)) is not a port or a range like \"20000-20010\"")
+            }
+            ports = a...b
+        }
+        var mode = NATSpec.Mode.masquerade
+        if let n = f.value("mode") {
+            let m = try string(n, "\(label): mode")
+            guard let v = NATSpec.Mode(rawValue: m) else {
+                throw fail(n, "\(label): mode: \(quoted(m)) is not supported (masquerade)")
+            }
+            mode = v
+        }
+        return NATSpec(inside: inside, ports: ports, mode: mode)
     }
 
     func listener(_ node: YNode, ctx: String) throws(ScenarioError) -> ListenerSpec {
@@ -499,8 +563,25 @@ struct Validator {
         guard let fromHost = hosts.first(where: { $0.name == from }) else {
             throw fail(fromNode, "\(ctx): from: unknown host \(quoted(from)) (hosts: \(hostList(hosts)))")
         }
+        if fromHost.nat != nil {
+            throw fail(
+                fromNode, "\(ctx): from: '\(from)' is a NAT gateway; workloads run on the hosts behind it")
+        }
         let toNode = try required(f, "to", ctx, hint: "HOST:PORT")
         let to = try endpoint(toNode, f.label("to"), hosts: hosts, from: from)
+        if let target = hosts.first(where: { $0.addresses.contains(to.address) }), target.nat != nil {
+            throw fail(
+                toNode, "\(ctx): to: '\(target.name)' is a NAT gateway, which forwards and serves nothing")
+        }
+        if let g = hosts.first(where: { $0.nat?.inside.contains(from) == true }),
+            let target = hosts.first(where: { $0.addresses.contains(to.address) }),
+            g.nat?.inside.contains(target.name) == true, target.name != from
+        {
+            throw fail(
+                toNode,
+                "\(ctx): to: '\(target.name)' is behind the same gateway '\(g.name)' as '\(from)'; NAT applies between inside and outside"
+            )
+        }
 
         var start = StartSpec.at(0)
         var afterNode: YNode?
