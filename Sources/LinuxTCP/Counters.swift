@@ -8,6 +8,8 @@ public enum Counter: Int, CaseIterable, Sendable {
     case abortOnData, abortOnClose, abortOnTimeout
     case timeouts, synRetrans, lossProbes, challengeACK, synChallenge
     case ackSkippedTimeWait, ackSkippedSynRecv, ackSkippedFinWait2
+    /// SYNs dropped by tcp_tw_recycle's per-peer timestamp check (TR-3, ≤4.11 only).
+    case pawsPassive
 
     /// The `nstat` name: `Tcp…` for /proc/net/snmp, `TcpExt…` for /proc/net/netstat.
     public var nstatName: String {
@@ -25,6 +27,7 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .pawsActive: "TcpExtPAWSActive"
         case .pawsEstab: "TcpExtPAWSEstab"
         case .pawsTimewait: "TcpExtPAWSTimewait"
+        case .pawsPassive: "TcpExtPAWSPassive"
         case .listenOverflows: "TcpExtListenOverflows"
         case .listenDrops: "TcpExtListenDrops"
         case .reqQFullDrop: "TcpExtTCPReqQFullDrop"

@@ -90,10 +90,9 @@ extension HostStack {
             let key = PortAllocator.DestinationKey(source: source, destination: remote, port: remotePort)
             let d = ports.destination(key)
             destination = d
-            let epoch = jiffies(now) / (10 * profile.hz)
+            // Only EP-3's table salts the hash with a 10-s epoch; the hint eras have none (EP-4).
+            let epoch = profile.portSelection == .perturbTable ? jiffies(now) / (10 * profile.hz) : 0
             let offset = ports.portOffset(key, epoch: epoch)
-            let nowMs = monotonic(now) / Nanos.nanosPerMilli
-            let delay = Int64(sysctls.tcpTwReuseDelayMs)
             var found: UInt32? = nil
             let choice = ports.scan(d, portOffset: offset) { p in
                 var t = tuple
@@ -104,10 +103,7 @@ extension HostStack {
                     return true
                 case .timeWait(let w)?:
                     // tcp_twsk_unique(), autobind path (TWR-2).
-                    let tw = timeWaits[Int(w)]
-                    let ok =
-                        tw.tsRecentStamp != 0 && !tw.finWait2 && reuseAllowed(t)
-                        && nowMs > monotonic(tw.entry) / Nanos.nanosPerMilli + delay
+                    let ok = reusableNow(timeWaits[Int(w)], t, now: now)
                     found = ok ? w : nil
                     return ok
                 default:
@@ -154,13 +150,13 @@ extension HostStack {
         s.sndNxt = s.iss &+ 1
         s.retransStamp = now
         s.sentAt = now
-        s.rto = Nanos.nanosPerSecond
+        s.rto = profile.initialRTO
         s.synTSval = tsClock(now) &+ s.tsOffset
         sockets[Int(i)] = s
         ehash.set(tuple, .full(i))
         counters.bump(.activeOpens)
         emit(i, flags: [.syn], seq: s.iss, now: now, out: &out)
-        armRetransmit(i, after: Nanos.nanosPerSecond, now: now, out: &out)
+        armRetransmit(i, after: profile.initialRTO, now: now, out: &out)
         return .success(handle(i))
     }
 

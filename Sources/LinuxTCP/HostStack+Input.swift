@@ -127,7 +127,7 @@ extension HostStack {
         }
         // PAWS (TS-5).
         if s.tsOK && seg.hasTS && Int32(bitPattern: s.tsRecent &- seg.tsval) > 0
-            && seconds(now) < s.tsRecentStamp + 2147
+            && seconds(now) < s.tsRecentStamp + profile.pawsStaleSeconds
         {
             counters.bump(.pawsEstab)
             markAckPending(i)
@@ -243,7 +243,7 @@ extension HostStack {
         let sawTS = seg.hasTS && tw.tsRecentStamp != 0
         var pawsReject = false
         if sawTS && Int32(bitPattern: tw.tsRecent &- seg.tsval) > 0 && tw.tsRecent != 0
-            && seconds(now) < tw.tsRecentStamp + 2147
+            && seconds(now) < tw.tsRecentStamp + profile.pawsStaleSeconds
         {
             // tcp_paws_reject(): an RST is still accepted once ts_recent_stamp is 60 s old.
             pawsReject = !(seg.flags.contains(.rst) && seconds(now) >= tw.tsRecentStamp + 60)
@@ -273,7 +273,13 @@ extension HostStack {
                     timeWaits[Int(w)].tsRecent = seg.tsval
                     timeWaits[Int(w)].tsRecentStamp = seconds(now)
                 }
-                scheduleTimeWait(w, timeout: 60 * Nanos.nanosPerSecond, now: now, out: &out)
+                let t = timeWaits[Int(w)]
+                let recycled = rememberStamp(
+                    peer: t.tuple.remoteAddress, tsOK: t.tsRecentStamp != 0, tsRecent: t.tsRecent,
+                    tsRecentStamp: t.tsRecentStamp, now: now)
+                scheduleTimeWait(
+                    w, timeout: recycled ? recycleTimeout(t.rto) : 60 * Nanos.nanosPerSecond, now: now,
+                    out: &out)
                 twAck(w, now: now, out: &out, skipped: nil)
                 return
             }
@@ -307,15 +313,23 @@ extension HostStack {
             }
         }
         // Step 3.
-        if pawsReject { counters.bump(.pawsTimewait) }
+        // PAWSTimewait since 2025 (6.18); PAWSEstab before (TW-12 step 3).
+        if pawsReject { counters.bump(profile.hasPAWSTimewaitCounter ? .pawsTimewait : .pawsEstab) }
         if !flags.contains(.rst) {
             if pawsReject || flags.contains(.ack) { rearmTimeWait(w, now: now, out: &out) }
             twAck(w, now: now, out: &out, skipped: .ackSkippedTimeWait)
         }
     }
 
+    /// Re-arms a TIME_WAIT to 60 s, or with tcp_tw_recycle (≤4.11) to its short timeout after
+    /// refreshing the peer's cache entry (`tcp_tw_remember_stamp`, TR-1).
     mutating func rearmTimeWait(_ w: UInt32, now: Nanos, out: inout Effects) {
-        scheduleTimeWait(w, timeout: 60 * Nanos.nanosPerSecond, now: now, out: &out)
+        let t = timeWaits[Int(w)]
+        let recycled = rememberStamp(
+            peer: t.tuple.remoteAddress, tsOK: t.tsRecentStamp != 0, tsRecent: t.tsRecent,
+            tsRecentStamp: t.tsRecentStamp, now: now)
+        scheduleTimeWait(
+            w, timeout: recycled ? recycleTimeout(t.rto) : 60 * Nanos.nanosPerSecond, now: now, out: &out)
     }
 
     /// The ACK a timewait socket sends (TCP_TW_ACK), rate-limited to one per 500 ms
@@ -449,6 +463,19 @@ extension HostStack {
 
     // MARK: LISTEN (tcp_conn_request, LQ-4; cookies LQ-8)
 
+    /// `inet_csk_reqsk_queue_is_full` (LQ-4.2): qlen > backlog (≥6.13) or ≥ backlog (4.4+);
+    /// ≤4.3 the request hash table of `roundup_pow_of_two(max(min(backlog, max_syn_backlog),
+    /// 8) + 1)` entries is full once qlen reaches its size (LQ-5: 256 for backlog 128).
+    func synQueueFull(_ L: Listener) -> Bool {
+        switch profile.synQueue {
+        case .backlog(let greater): return greater ? L.qlen > L.backlog : L.qlen >= L.backlog
+        case .powerOfTwo:
+            var size = 1
+            while size < max(min(L.backlog, sysctls.tcpMaxSynBacklog), 8) + 1 { size <<= 1 }
+            return L.qlen >= size
+        }
+    }
+
     mutating func listenInput(_ l: Int32, _ seg: Segment, twISN: UInt32?, now: Nanos, out: inout Effects) {
         let flags = seg.flags
         if flags.contains(.rst) { return }
@@ -460,35 +487,45 @@ extension HostStack {
         var L = listeners[Int(l)]
         var wantCookie = false
         if twISN == nil {
-            // Step 2: SYN queue full (qlen > backlog on ≥6.13, LQ-4) or syncookies=2.
-            let full = profile.synQueueFullWhenGreater ? L.qlen > L.backlog : L.qlen >= L.backlog
-            if sysctls.tcpSyncookies == 2 || full {
+            // Step 2: SYN queue full (LQ-4; ≤4.3 the power-of-two table of LQ-5) or syncookies=2.
+            if sysctls.tcpSyncookies == 2 || synQueueFull(L) {
                 if sysctls.tcpSyncookies != 0 {
                     wantCookie = true
-                    counters.bump(.reqQFullDoCookies)
+                    if profile.countsDropsByName { counters.bump(.reqQFullDoCookies) }
                 } else {
-                    counters.bump(.reqQFullDrop)
+                    if profile.countsDropsByName { counters.bump(.reqQFullDrop) }
                     counters.bump(.listenDrops)
                     return
                 }
             }
         }
-        // Step 3: accept queue full -> drop the SYN (≥4.15).
-        if L.acceptQueueLength > L.backlog {
+        // Step 3: accept queue full -> drop the SYN (≥4.15; before, only with more than one
+        // young request waiting).
+        if L.acceptQueueLength > L.backlog && (!profile.synDropNeedsYoungRequests || L.young > 1) {
             counters.bump(.listenOverflows)
-            counters.bump(.listenDrops)
-            return
-        }
-        // Step 5: the last-quarter rule for unproven peers with cookies off.
-        let msb = sysctls.tcpMaxSynBacklog
-        if !wantCookie && twISN == nil && sysctls.tcpSyncookies == 0 && msb - L.qlen < msb >> 2
-            && !provenPeers.contains(seg.src.value)
-        {
             counters.bump(.listenDrops)
             return
         }
         let t = seg.receiverTuple
         let tsOK = seg.hasTS && sysctls.tcpTimestamps != 0
+        if !wantCookie && twISN == nil && profile.hasTwRecycle && sysctls.tcpTwRecycle == 1 {
+            // TR-3: tcp_tw_recycle's per-peer PAWS. A SYN from a peer whose cached TSval is less
+            // than 60 s old and more than one tick ahead of this SYN's is dropped silently (a
+            // SYN without TS too, since 3.x). The last-quarter rule is its `else` branch.
+            if let e = recycleCache[seg.src.value], seconds(now) - e.stamp < 60,
+                !tsOK || Int32(bitPattern: e.ts &- seg.tsval) > 1
+            {
+                counters.bump(.pawsPassive)
+                return
+            }
+        } else if !wantCookie && twISN == nil && sysctls.tcpSyncookies == 0 {
+            // Step 5: the last-quarter rule for unproven peers with cookies off.
+            let msb = sysctls.tcpMaxSynBacklog
+            if msb - L.qlen < msb >> 2 && !provenPeers.contains(seg.src.value) {
+                counters.bump(.listenDrops)
+                return
+            }
+        }
         if wantCookie {
             // Step 6, cookie: nothing is stored.
             L.lastOverflow = now
@@ -544,7 +581,7 @@ extension HostStack {
     /// (`reqsk_timeout`), rounded by the timer wheel; an earlier arming no longer fires.
     mutating func armRequestTimer(_ r: UInt32, now: Nanos, out: inout Effects) {
         let n = requests[Int(r)].numTimeout
-        let delay = min(Nanos.nanosPerSecond << Int64(min(n, 20)), 120 * Nanos.nanosPerSecond)
+        let delay = min(profile.initialRTO << Int64(min(n, 20)), 120 * Nanos.nanosPerSecond)
         requests[Int(r)].timerGeneration &+= 1
         out.timers.append(
             TimerRequest(

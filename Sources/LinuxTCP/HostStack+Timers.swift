@@ -22,7 +22,7 @@ extension HostStack {
         case .timeWaitExpire:
             let w = t.index
             guard timeWaits[Int(w)].live, timeWaits[Int(w)].generation == t.generation else { return }
-            killTimeWait(w)
+            reapTimeWait(w)
         case .timeWaitReusable:
             let w = t.index
             guard timeWaits[Int(w)].live, timeWaits[Int(w)].generation == t.generation,

@@ -28,6 +28,11 @@ public struct HostStack: Sendable {
     var nextBindOwnerID: UInt32 = 1
     /// Peers with a tcp_metrics RTT entry ("proven", TR-6/LQ-4.5).
     var provenPeers: Set<UInt32> = []
+    /// tcp_tw_recycle's per-peer timestamp cache (inetpeer ≤3.4, tcp_metrics 3.5–4.11, TR-1):
+    /// the last TSval seen from a peer that left a TIME_WAIT, and its `ts_recent_stamp`.
+    var recycleCache: [UInt32: (ts: UInt32, stamp: Int64)] = [:]
+    /// ≤4.2: the death row's reaper ticks every 7.5 s from this moment (TW-3).
+    var deathRowAnchor: Nanos = 0
     var ackDirty: [UInt32] = []
     /// A firewall rule dropping every inbound SYN-ACK, as a SYN flooder sets up so that its
     /// kernel never answers the victim's SYN-ACKs with RST (the kernel engine adds the same
@@ -46,7 +51,7 @@ public struct HostStack: Sendable {
         self.addresses = addresses
         self.uptime = uptime
         var r = SplitMix64(seed: seed)
-        ports = PortAllocator(sysctls: sysctls, rng: &r)
+        ports = PortAllocator(sysctls: sysctls, selection: profile.portSelection, rng: &r)
         isnSecret = r.next()
         tsSecret = r.next()
         cookieSecret = r.next()
@@ -58,29 +63,36 @@ public struct HostStack: Sendable {
 
     @inline(__always) func monotonic(_ now: Nanos) -> Nanos { uptime + now }
     @inline(__always) func jiffies(_ now: Nanos) -> Int64 { monotonic(now) / profile.jiffy }
-    /// `tcp_clock_ms()` truncated to the 32-bit TS option clock (TS-3, ≥4.13: 1 ms).
+    /// The 32-bit TS option clock (TS-3): jiffies up to 4.12, `tcp_clock_ms()` since 4.13.
     @inline(__always) func tsClock(_ now: Nanos) -> UInt32 {
-        UInt32(truncatingIfNeeded: monotonic(now) / 1_000_000)
+        UInt32(truncatingIfNeeded: monotonic(now) / (Nanos.nanosPerSecond / profile.tsHz))
     }
     /// `ktime_get_seconds()`, the unit of `ts_recent_stamp`.
     @inline(__always) func seconds(_ now: Nanos) -> Int64 { monotonic(now) / Nanos.nanosPerSecond }
 
-    /// When a kernel timer armed now for `delay` really fires (timer-wheel rounding).
+    /// When a kernel timer armed now for `delay` really fires: on its jiffy before 4.8, rounded
+    /// up by the timer wheel since (checklist 44).
     func timerExpiry(_ delay: Nanos, now: Nanos) -> Nanos {
         let j = profile.jiffy
         let deltaJ = (delay + j - 1) / j  // msecs_to_jiffies rounds up
-        let e = TimerWheel.roundedExpiry(nowJiffies: jiffies(now), deltaJiffies: deltaJ)
+        let e =
+            profile.hasTimerWheelSlack
+            ? TimerWheel.roundedExpiry(nowJiffies: jiffies(now), deltaJiffies: deltaJ)
+            : jiffies(now) + deltaJ + 1
         return e * j - uptime
     }
 
-    /// TS offset of a connection (TS-3, 6.18.17+: per 4-tuple, deterministic; 0 for value 2).
+    /// TS offset of a connection (TS-3): none up to 4.9 and for `tcp_timestamps=2`; one per
+    /// (saddr, daddr) from 4.11; per 4-tuple, deterministic, on 6.18.17+.
     func tsOffset(_ t: FourTuple) -> UInt32 {
-        sysctls.tcpTimestamps == 1
-            ? UInt32(
-                truncatingIfNeeded: keyedHash(
-                    tsSecret, UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value),
-                    UInt64(t.packedPorts)) >> 32)
-            : 0
+        guard sysctls.tcpTimestamps == 1 else { return 0 }
+        let pair = UInt64(t.localAddress.value) << 32 | UInt64(t.remoteAddress.value)
+        switch profile.tsOffset {
+        case .none: return 0
+        case .perHostPair: return UInt32(truncatingIfNeeded: keyedHash(tsSecret, pair, 0) >> 32)
+        case .perFourTuple:
+            return UInt32(truncatingIfNeeded: keyedHash(tsSecret, pair, UInt64(t.packedPorts)) >> 32)
+        }
     }
 
     /// `secure_tcp_seq()` (TS-4): keyed hash of the 4-tuple plus a 64 ns clock.
@@ -245,11 +257,19 @@ public struct HostStack: Sendable {
     mutating func enterTimeWait(_ i: UInt32, finWait2: Bool, timeout: Nanos, now: Nanos, out: inout Effects) {
         let s = sockets[Int(i)]
         guard timeWaitCount < sysctls.tcpMaxTwBuckets else {
-            counters.bump(.timeWaitOverflow)
+            if profile.countsDropsByName { counters.bump(.timeWaitOverflow) }
             destroy(i)
             return
         }
         if s.hadRTTSample { provenPeers.insert(s.tuple.remoteAddress.value) }
+        var timeout = timeout
+        if !finWait2
+            && rememberStamp(
+                peer: s.tuple.remoteAddress, tsOK: s.tsOK, tsRecent: s.tsRecent,
+                tsRecentStamp: s.tsRecentStamp, now: now)
+        {
+            timeout = recycleTimeout(s.rto)  // TR-2: the peer's cache entry vouches for it
+        }
         let w = allocTimeWait(s.tuple)
         var tw = timeWaits[Int(w)]
         tw.finWait2 = finWait2
@@ -259,6 +279,7 @@ public struct HostStack: Sendable {
         tw.tsRecent = s.tsRecent
         tw.tsRecentStamp = s.tsOK ? s.tsRecentStamp : 0
         tw.entry = now
+        tw.rto = s.rto
         tw.autobound = s.autobound
         tw.holdsDestBit = s.holdsDestBit
         tw.reuseAddress = s.reuseAddress
@@ -273,9 +294,59 @@ public struct HostStack: Sendable {
         sockets[Int(i)].state = .closed
         sockets[Int(i)].generation &+= 1
         freeSockets.append(i)
-        // TW-7 (≥4.3): counted at creation, TW for timeouts > 4 s, TWKilled otherwise.
-        counters.bump(timeout > 4 * Nanos.nanosPerSecond ? .tw : .twKilled)
+        // TW-7 (≥4.3): counted at creation, TW for timeouts > 4 s, TWKilled otherwise; the death
+        // row (≤4.2) counts when it reaps (``reapTimeWait(_:)``).
+        if profile.timeWaitTimer == .perSocket {
+            counters.bump(timeout > 4 * Nanos.nanosPerSecond ? .tw : .twKilled)
+        } else if timeWaitCount == 1 {
+            deathRowAnchor = now  // tw_count 0 -> 1 (re)starts the reaper's period
+        }
+        timeWaits[Int(w)].shortLived = timeout <= 4 * Nanos.nanosPerSecond
         scheduleTimeWait(w, timeout: timeout, now: now, out: &out)
+    }
+
+    /// TR-1 (`tcp_remember_stamp`, ≤4.11 with tcp_tw_recycle=1): a connection that saw
+    /// timestamps leaves its peer's last TSval in the per-peer cache when it enters TIME_WAIT.
+    /// The entry is overwritten when it is not newer, or when it is over 60 s old and its stamp
+    /// not newer. True when the cache holds an entry for the peer (`recycle_ok`).
+    mutating func rememberStamp(
+        peer: IPv4Address, tsOK: Bool, tsRecent: UInt32, tsRecentStamp: Int64, now: Nanos
+    ) -> Bool {
+        guard profile.hasTwRecycle && sysctls.tcpTwRecycle == 1 && tsOK && tsRecentStamp != 0 else {
+            return false
+        }
+        if let e = recycleCache[peer.value],
+            !(Int32(bitPattern: e.ts &- tsRecent) <= 0
+                || (seconds(now) - e.stamp > 60 && e.stamp <= tsRecentStamp))
+        {
+            return true
+        }
+        recycleCache[peer.value] = (tsRecent, tsRecentStamp)
+        return true
+    }
+
+    /// TR-2: with tcp_tw_recycle a TIME_WAIT lasts 3.5·RTO (`(rto << 2) - (rto >> 1)`).
+    func recycleTimeout(_ rto: Nanos) -> Nanos { (rto << 2) - (rto >> 1) }
+
+    /// The death row reaping a TIME_WAIT at the end of its life (≤4.2): `TW` counted for the
+    /// 60 s slots, `TWKilled` for the recycle calendar (TR-2).
+    mutating func reapTimeWait(_ w: UInt32) {
+        if profile.timeWaitTimer == .deathRow {
+            counters.bump(timeWaits[Int(w)].shortLived ? .twKilled : .tw)
+        }
+        killTimeWait(w)
+    }
+
+    /// The moment a TIME_WAIT armed now for `timeout` dies. The death row (≤4.2) files a 60 s
+    /// TIME_WAIT 7 slots ahead of the reaper, which ticks every 7.5 s from `deathRowAnchor`, so
+    /// it lives (52.5, 60] s (`inet_twsk_schedule`, TW-3).
+    func timeWaitExpiry(_ timeout: Nanos, now: Nanos) -> Nanos {
+        guard profile.timeWaitTimer == .deathRow && timeout >= 60 * Nanos.nanosPerSecond else {
+            return timerExpiry(timeout, now: now)
+        }
+        let period = 7_500 * Nanos.nanosPerMilli
+        let ticks = (now - deathRowAnchor) / period + 1
+        return deathRowAnchor + (ticks + 7) * period
     }
 
     /// Arms a timewait socket's expiry, and, when connect() could take it over, the moment it
@@ -284,22 +355,46 @@ public struct HostStack: Sendable {
     mutating func scheduleTimeWait(_ w: UInt32, timeout: Nanos, now: Nanos, out: inout Effects) {
         timeWaits[Int(w)].generation &+= 1
         let tw = timeWaits[Int(w)]
-        let expiry = timerExpiry(timeout, now: now)
+        let expiry = timeWaitExpiry(timeout, now: now)
         timeWaits[Int(w)].expiry = expiry
         out.timers.append(
             TimerRequest(
                 time: expiry, kind: .timeWaitExpire, index: w, generation: tw.generation,
                 isTimeWaitLength: timeout == 60 * Nanos.nanosPerSecond))
-        if tw.autobound && tw.holdsDestBit && !tw.finWait2 && tw.tsRecentStamp != 0 && reuseAllowed(tw.tuple)
+        if tw.autobound && tw.holdsDestBit && !(tw.finWait2 && profile.twReuseSkipsFinWait2)
+            && tw.tsRecentStamp != 0 && reuseAllowed(tw.tuple)
         {
-            let entryMs = monotonic(tw.entry) / Nanos.nanosPerMilli
-            let at = (entryMs + Int64(sysctls.tcpTwReuseDelayMs) + 1) * Nanos.nanosPerMilli - uptime
+            let at = reusableAt(tw)
             if at < expiry {
                 out.timers.append(
                     TimerRequest(
                         time: max(at, now), kind: .timeWaitReusable, index: w,
                         generation: tw.generation, isTimeWaitLength: false))
             }
+        }
+    }
+
+    /// The first moment connect() may take TIME_WAIT `tw` over (TWR-3, by version).
+    func reusableAt(_ tw: TimeWaitSocket) -> Nanos {
+        switch profile.twReuseAge {
+        case .delayMs:
+            let entryMs = monotonic(tw.entry) / Nanos.nanosPerMilli
+            return (entryMs + Int64(sysctls.tcpTwReuseDelayMs) + 1) * Nanos.nanosPerMilli - uptime
+        case .nextSecond: return (tw.tsRecentStamp + 1) * Nanos.nanosPerSecond - uptime
+        case .moreThanOneSecond: return (tw.tsRecentStamp + 2) * Nanos.nanosPerSecond - uptime
+        }
+    }
+
+    /// Whether connect() may take TIME_WAIT `tw` over now (`tcp_twsk_unique`, TWR-2/TWR-3).
+    func reusableNow(_ tw: TimeWaitSocket, _ t: FourTuple, now: Nanos) -> Bool {
+        guard tw.tsRecentStamp != 0 && !(tw.finWait2 && profile.twReuseSkipsFinWait2) && reuseAllowed(t)
+        else { return false }
+        switch profile.twReuseAge {
+        case .delayMs:
+            return monotonic(now) / Nanos.nanosPerMilli
+                > monotonic(tw.entry) / Nanos.nanosPerMilli + Int64(sysctls.tcpTwReuseDelayMs)
+        case .nextSecond: return seconds(now) > tw.tsRecentStamp
+        case .moreThanOneSecond: return seconds(now) - tw.tsRecentStamp > 1
         }
     }
 

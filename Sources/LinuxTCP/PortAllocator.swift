@@ -1,5 +1,9 @@
 /// Ephemeral port selection for connect() and bind(0), with the bind buckets that own ports.
 ///
+/// The kernel profile picks the era (EP-4): 2.6.32–4.5 scan every port from a global hint,
+/// 4.6–5.11 scan `low`'s parity first from that hint, 5.18+ (and the 2022 stable backports)
+/// use the perturbation table described next.
+///
 /// Models `__inet_hash_connect` (EP-3, 6.18) exactly: a keyed hash of (saddr, daddr, dport,
 /// 10-s epoch) plus a per-bucket perturbation counter gives the offset; the first pass visits
 /// ports of `low`'s parity in steps of 2, wrapping by `remaining` (the range size rounded down
@@ -17,6 +21,10 @@ public struct PortAllocator: Sendable {
 
     public let low: UInt16
     public let high: UInt16
+    /// The `__inet_hash_connect` era (EP-3, EP-4).
+    public let selection: KernelProfile.PortSelection
+    /// ≤5.11: the one static `hint` every connect() of the host advances (EP-4).
+    var hint: UInt32 = 0
     let size: Int
     /// Ports scanned per pass pair (`remaining`), size rounded down to even when > 1.
     let remaining: Int
@@ -61,11 +69,15 @@ public struct PortAllocator: Sendable {
         public var id: UInt32
     }
 
-    public init(sysctls: Sysctls, rng: inout SplitMix64) {
+    public init(
+        sysctls: Sysctls, selection: KernelProfile.PortSelection = .perturbTable, rng: inout SplitMix64
+    ) {
         low = sysctls.portRangeLow
         high = sysctls.portRangeHigh
         size = sysctls.portRangeSize
-        remaining = size > 1 ? size & ~1 : size
+        self.selection = selection
+        // ≥4.6 rounds the range down to even (EP-1); 2.6.32–4.5 use every port.
+        remaining = size > 1 && selection != .globalHint ? size & ~1 : size
         wordsEven = ((size + 1) / 2 + 63) / 64
         wordsOdd = (size / 2 + 63) / 64
         owners = Array(repeating: 0, count: 65536)
@@ -231,7 +243,15 @@ public struct PortAllocator: Sendable {
         if destinations[Int(d)].blocked >= size { return nil }
         let dest = destinations[Int(d)]
         let index = Int(portOffset & 0xFFFF)
-        var offset = Int((perturb[index] &+ UInt32(truncatingIfNeeded: portOffset >> 32)) % UInt32(remaining))
+        let base: UInt32
+        switch selection {
+        case .perturbTable: base = perturb[index] &+ UInt32(truncatingIfNeeded: portOffset >> 32)
+        case .globalHintParity: base = hint &+ UInt32(truncatingIfNeeded: portOffset)
+        case .globalHint:
+            return scanAllParities(
+                dest, offset: hint &+ UInt32(truncatingIfNeeded: portOffset), usable: usable)
+        }
+        var offset = Int(base % UInt32(remaining))
         offset &= ~1
         // Pass 1: even offsets (parity of low). Bit index e = off/2.
         let totalA = (remaining + 1) / 2
@@ -289,10 +309,32 @@ public struct PortAllocator: Sendable {
         return nil
     }
 
-    /// The perturbation update after a successful scan: `i = max(i, rand(8)·2)`; += i + 2.
+    /// 2.6.32–4.5 (EP-4): `port = low + (i + offset) % remaining` for i = 1…remaining, every
+    /// parity, skipping reserved ports and bind()-created buckets.
+    func scanAllParities(_ dest: Destination, offset: UInt32, usable: (UInt16) -> Bool) -> Choice? {
+        for i in 1...remaining {
+            let p = low + UInt16((UInt32(i) &+ offset) % UInt32(remaining))
+            let (odd, k) = slot(p)
+            if PortAllocator.test(odd ? dest.odd : dest.even, k)
+                || PortAllocator.test(odd ? hostOdd : hostEven, k)
+            {
+                continue
+            }
+            if usable(p) { return Choice(port: p, loopIndex: i, perturbIndex: 0) }
+        }
+        return nil
+    }
+
+    /// The update after a successful scan: EP-3 `i = max(i, rand(8)·2)`, table += i + 2; the
+    /// hint eras add `i + 2` (4.6–5.11) or `i` (≤4.5) to the global hint (EP-4).
     public mutating func commit(_ c: Choice, rng: inout SplitMix64) {
-        let i = max(c.loopIndex, Int(rng.below(8)) * 2)
-        perturb[c.perturbIndex] &+= UInt32(i + 2)
+        switch selection {
+        case .perturbTable:
+            let i = max(c.loopIndex, Int(rng.below(8)) * 2)
+            perturb[c.perturbIndex] &+= UInt32(i + 2)
+        case .globalHintParity: hint &+= UInt32(c.loopIndex + 2)
+        case .globalHint: hint &+= UInt32(c.loopIndex)
+        }
     }
 
     // MARK: bind(0) (EP-7)

@@ -128,6 +128,8 @@ struct TimeWaitSocket: SlabSlot {
     var live = false
     /// FIN_WAIT2 substate (orphan waiting for the peer's FIN, TW-9) instead of TIME_WAIT.
     var finWait2 = false
+    /// Scheduled for ≤4 s (tcp_tw_recycle, short FIN_WAIT2): `TWKilled`, not `TW` (TW-7).
+    var shortLived = false
     var rcvNxt: UInt32 = 0
     var sndNxt: UInt32 = 0
     var tsOffset: UInt32 = 0
@@ -135,6 +137,8 @@ struct TimeWaitSocket: SlabSlot {
     /// Seconds; 0 when the connection did not use timestamps (TWR-2.1).
     var tsRecentStamp: Int64 = 0
     var entry: Nanos = 0
+    /// The connection's RTO at close: tcp_tw_recycle's TIME_WAIT lasts 3.5 times it (TR-2).
+    var rto: Nanos = 0
     var expiry: Nanos = 0
     var lastAck: Nanos = Int64.min / 2
     var autobound = false

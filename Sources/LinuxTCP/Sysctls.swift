@@ -41,6 +41,8 @@ public struct Sysctls: Sendable, Equatable {
     /// `net.netfilter.nf_conntrack_tcp_timeout_time_wait` in seconds: conntrack's own TIME_WAIT
     /// on a host that tracks (a NAT gateway), not the TCP stack's (NAT-1).
     public var conntrackTimeWaitSeconds: Int = 120
+    /// `net.ipv4.tcp_tw_recycle` (≤4.11, TR-1): short TIME_WAITs and the per-peer TS check.
+    public var tcpTwRecycle: Int = 0
 
     /// Number of ports in the range, both ends included.
     @inlinable public var portRangeSize: Int { Int(portRangeHigh) - Int(portRangeLow) + 1 }
@@ -167,6 +169,9 @@ public enum SysctlRegistry {
             "net.ipv4.tcp_fin_timeout", "orphaned FIN_WAIT2 lifetime, seconds (TW-9)",
             1...Int(Int32.max) / 1000,
             \.tcpFinTimeoutSeconds),
+        int(
+            "net.ipv4.tcp_tw_recycle", "1: 3.5·RTO TIME_WAIT, per-peer PAWS on SYNs (TR-1..3, ≤4.11)", 0...1,
+            \.tcpTwRecycle),
         int("net.ipv4.tcp_rfc1337", "1: TIME_WAIT ignores RST (TW-14)", 0...1, \.tcpRfc1337),
         int("net.core.somaxconn", "listen() backlog cap (LQ-1)", 0...Int(Int32.max), \.somaxconn),
         int(

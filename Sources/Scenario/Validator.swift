@@ -365,8 +365,12 @@ struct Validator {
                         try SysctlRegistry.set(e.name, to: "", in: &scratch)
                     } catch { throw fail(e.key, "\(ctx): \(error.message)") }
                 }
+                if let why = kernel.sysctlUnavailable(e.name) { throw fail(e.key, "\(ctx): \(why)") }
                 guard let text = e.value.scalar, !e.value.isNull else {
                     throw fail(e.value, "\(e.name): expected a value, got \(e.value.shortDescription)")
+                }
+                if let why = kernel.sysctlValueUnavailable(e.name, String(text.filter { $0 != " " })) {
+                    throw fail(e.value, why)
                 }
                 do throws(SysctlError) {
                     try SysctlRegistry.set(e.name, to: text, in: &sysctls)

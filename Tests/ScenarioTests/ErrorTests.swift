@@ -31,8 +31,24 @@ import Testing
             "t.yaml:7:37: net.ipv4.ip_local_port_range: '1024' is not 'LOW HIGH' (e.g. \"32768 60999\")"
         ),
         (
-            "unknown sysctl", base(line: 7, "      net.ipv4.tcp_tw_recycle: 1"),
-            "t.yaml:7:7: host 'client': unknown sysctl 'net.ipv4.tcp_tw_recycle'"
+            "unknown sysctl", base(line: 7, "      net.ipv4.tcp_tw_recycel: 1"),
+            "t.yaml:7:7: host 'client': unknown sysctl 'net.ipv4.tcp_tw_recycel'"
+        ),
+        (
+            "sysctl removed in the profile", base(line: 7, "      net.ipv4.tcp_tw_recycle: 1"),
+            "t.yaml:7:7: host 'client': net.ipv4.tcp_tw_recycle does not exist on kernel 6.18: it was removed in 4.12"
+        ),
+        (
+            "sysctl not yet added in the profile",
+            base(line: 7, "      net.ipv4.tcp_tw_reuse_delay: 300").replacingLine(
+                2, with: "name: t\nkernel: \"6.12\""),
+            "t.yaml:8:7: host 'client': net.ipv4.tcp_tw_reuse_delay does not exist on kernel 6.12: it was added in 6.14"
+        ),
+        (
+            "sysctl value not yet valid in the profile",
+            base(line: 7, "      net.ipv4.tcp_tw_reuse: 2").replacingLine(
+                2, with: "name: t\nkernel: \"4.9\""),
+            "t.yaml:8:30: net.ipv4.tcp_tw_reuse=2 is not valid on kernel 4.9: the value exists since 4.18"
         ),
         (
             "sysctl without value", base(line: 7, "      net.ipv4.tcp_tw_reuse:"),
@@ -95,8 +111,8 @@ import Testing
             "t.yaml:2:7: name: 'My Test' may only contain a-z, 0-9, '.', '_' and '-'"
         ),
         (
-            "unknown kernel", base(line: 18, "kernel: 5.10"),
-            "t.yaml:18:9: kernel: no kernel profile '5.10' (available: 6.18)"
+            "unknown kernel", base(line: 18, "kernel: 5.11"),
+            "t.yaml:18:9: kernel: no kernel profile '5.11' (available: 2.6.32, 3.10, 4.4, 4.9, 4.19, 5.4, 5.10, 5.15, 6.1, 6.6, 6.12, 6.18)"
         ),
         (
             "seed negative", base(line: 18, "seed: -1"),
@@ -231,8 +247,32 @@ import Testing
             "t.yaml:13:5: workload 1: expected a map (name, from, to, kind, ...), got a list"
         ),
         (
-            "nat", base(line: 9, "    nat: { inside: [client] }"),
-            "t.yaml:9:5: NAT gateways are not supported by this version (planned)"
+            "nat inside an unknown host",
+            base(line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [clinet] } }\nworkloads:"),
+            "t.yaml:12:44: host 'gw': nat: inside: unknown host 'clinet' (hosts: client, server, gw)"
+        ),
+        (
+            "nat inside itself",
+            base(line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [gw] } }\nworkloads:"),
+            "t.yaml:12:44: host 'gw': nat: inside: a gateway cannot be inside itself"
+        ),
+        (
+            "nat bad ports",
+            base(
+                line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [client], ports: 20000-1 } }\nworkloads:"
+            ),
+            "t.yaml:12:60: host 'gw': nat: ports: '20000-1' is not a port or a range like \"20000-20010\""
+        ),
+        (
+            "nat unknown mode",
+            base(line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [client], mode: snat } }\nworkloads:"),
+            "t.yaml:12:59: host 'gw': nat: mode: 'snat' is not supported (masquerade)"
+        ),
+        (
+            "workload from a gateway",
+            base(line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [client] } }\nworkloads:")
+                .replacingLine(15, with: "    from: gw"),
+            "t.yaml:15:11: workload 'burst': from: 'gw' is a NAT gateway; workloads run on the hosts behind it"
         ),
         (
             "address twice", base(line: 9, "    address: 10.0.0.1"),

@@ -73,7 +73,7 @@ import Testing
         ),
         (
             "hosts.client.sysctl.net.ipv4.tcp_tw_recycle=1",
-            "--set: 'hosts.client.sysctl.net.ipv4.tcp_tw_recycle=1': host 'client': unknown sysctl 'net.ipv4.tcp_tw_recycle'"
+            "--set: 'hosts.client.sysctl.net.ipv4.tcp_tw_recycle=1': host 'client': net.ipv4.tcp_tw_recycle does not exist on kernel 6.18: it was removed in 4.12"
         ),
         (
             "workloads.burst.cout=5",
