@@ -53,7 +53,7 @@ extension HostStack {
         var s = sockets[Int(i)]
         let linear = profile.hasSynLinearTimeouts ? sysctls.tcpSynLinearTimeouts : 0
         let retries = sysctls.tcpSynRetries
-        let cap = ((Nanos(1) << Nanos(min(retries + 1, 40))) - 1) * Nanos.nanosPerSecond
+        let cap = ((Nanos(1) << Nanos(min(retries + 1, 40))) - 1) * profile.initialRTO  // rto_base
         counters.bump(.timeouts)  // every expiry, the last one too (tcp_retransmit_timer)
         if s.retransmits >= retries + linear || now - s.retransStamp >= cap {
             counters.bump(.abortOnTimeout)

@@ -27,7 +27,7 @@ public enum HTMLReport {
         body += chartsSection(result, scenario: scenario)
         body += snapshotsSection(result.snapshots, scenario: scenario)
         body += countersSection(result.counters)
-        if !verdicts.isEmpty { body += expectationsSection(verdicts) }
+        if !verdicts.isEmpty { body += expectationsSection(verdicts, kernel: scenario.kernel.name) }
         body += "</main>\n"
         return page(title: "twlab run \(result.scenario) (\(result.engine))", body: body)
     }
@@ -320,11 +320,12 @@ public enum HTMLReport {
     }
 
     /// "4 of 5 met" and every expectation with what this run gave and what the kernel gave.
-    static func expectationsSection(_ verdicts: [Expectation.Verdict]) -> String {
+    static func expectationsSection(_ verdicts: [Expectation.Verdict], kernel: String) -> String {
         let met = verdicts.filter(\.passed).count
         let summary = "\(met) of \(verdicts.count) met"
         var html = "<section id=\"expectations\">\n<h2>Expectations</h2>\n"
-        html += "<p>What \(escape(TerminalReport.expectationKernel)) did here: "
+        let source = TerminalReport.expectationSource(kernel)
+        html += "<p>\(escape(source.prefix(1).uppercased() + source.dropFirst())): "
         html += "<span class=\"\(met == verdicts.count ? "good" : "bad")\">\(summary)</span>.</p>\n"
         html +=
             "<table class=\"expectations\">\n<thead><tr><th></th><th>key</th><th class=\"num\">this run</th>"

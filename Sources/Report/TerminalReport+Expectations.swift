@@ -1,14 +1,17 @@
+import LinuxTCP
 import Results
 
 extension TerminalReport {
     /// "expectations (what Linux 6.18.44 did here): 4 of 5 met" and one line per unmet
     /// expectation: its path, what this run gave, what the kernel gave.
-    static func expectationsSection(_ verdicts: [Expectation.Verdict], style: Style) -> [String] {
+    static func expectationsSection(_ verdicts: [Expectation.Verdict], kernel: String, style: Style)
+        -> [String]
+    {
         let met = verdicts.filter(\.passed).count
         let allMet = met == verdicts.count
         let summary = "\(met) of \(verdicts.count) met"
         var lines = [
-            "expectations (what \(expectationKernel) did here): "
+            "expectations (\(expectationSource(kernel))): "
                 + paint(summary, allMet ? .green : .red, style)
         ]
         for v in verdicts where !v.passed || v.knownGap {
@@ -22,6 +25,13 @@ extension TerminalReport {
             }
         }
         return lines
+    }
+
+    /// Whose figures the expectations are: the real kernel's for the newest profile, the seed
+    /// documents' for an older one (this machine cannot run that kernel).
+    static func expectationSource(_ profile: String) -> String {
+        profile == KernelProfile.newest.name
+            ? "what \(expectationKernel) did here" : "the seed's figures for kernel \(profile)"
     }
 
     enum Color: String {

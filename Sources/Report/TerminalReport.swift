@@ -43,7 +43,9 @@ public enum TerminalReport {
         if !counters.isEmpty { sections.append(counters) }
         let sparklines = sparklineSection(result.series, style: style)
         if !sparklines.isEmpty { sections.append(sparklines) }
-        if !verdicts.isEmpty { sections.append(expectationsSection(verdicts, style: style)) }
+        if !verdicts.isEmpty {
+            sections.append(expectationsSection(verdicts, kernel: scenario.kernel.name, style: style))
+        }
 
         var text = ""
         for (i, section) in sections.enumerated() {

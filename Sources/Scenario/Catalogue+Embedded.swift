@@ -466,6 +466,73 @@ extension Catalogue {
             """#,
         ),
         (
+            "seed000-g-two-clients-http10-on-3.10",
+            #"""
+            # Seed 000's own number for its two-client HTTP/1.0 test, on the kernel the seed ran (a
+            # CentOS 7-era 3.10): "22 server TIME_WAITs, not limited by local ports". 6.18 leaves 9-10
+            # (lab-notes row g, scenario seed000-g-two-clients-http10).
+            # Why 3.10 differs: its connect() (RFC 6056 alg. 3, kernel-spec EP-4) starts from a global hint
+            # that each connect() advances by its loop index, and scans every port of both parities, so one
+            # client's back-to-back connects walk all 11 ports of 1024-1034 in turn. The server closes first
+            # (HTTP/1.0), keeps one TIME_WAIT per distinct 4-tuple (11 + 11), and a client coming back on a
+            # 4-tuple the server still holds is accepted from TIME_WAIT (TW-12 step 2: its TSval, raw
+            # jiffies without offset on 3.10, TS-3, is newer).
+            # `twlab run seed000-g-two-clients-http10 --kernel all` shows every profile side by side.
+            twlab: 1
+            name: seed000-g-two-clients-http10-on-3.10
+            description: "seed 000 on its own kernel (3.10 profile): two HTTP/1.0 clients with 11 ports each leave 22 server TIME_WAITs (6.18: 9-10)"
+            kernel: "3.10"
+            seed: 1
+            network: { delay: 0.05ms }        # veth pairs on one bridge (topo_bridge 2)
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+                sysctl:
+                  net.ipv4.ip_local_port_range: "1024 1034"
+                  net.ipv4.tcp_tw_reuse: 0
+              client2:                        # netns c2
+                address: 10.77.0.12
+                sysctl:
+                  net.ipv4.ip_local_port_range: "1024 1034"
+                  net.ipv4.tcp_tw_reuse: 0
+              server:                         # netns s
+                address: 10.77.0.2
+                listen:
+                  - port: 80
+                    backlog: 511
+                    http: { status: 404 }
+            workloads:
+              - name: c1
+                from: client
+                to: server:80
+                kind: curl
+                count: 20
+                interval: 0s                  # back-to-back
+                http: "1.0"                   # the server closes first
+                timeout: 10s                  # --max-time 10
+              - name: c2
+                start: 0s                     # concurrently with c1
+                from: client2
+                to: server:80
+                kind: curl
+                count: 20
+                interval: 0s
+                http: "1.0"
+                timeout: 10s
+            observe:
+              - at: end
+            # The seed's figures (the kernel engine runs this machine's 6.18, so compare skips this one).
+            expect:
+              workloads.c1.outcomes.404: 20
+              workloads.c2.outcomes.404: 20
+              workloads.c1.local_ports.count: 11                   # every port, both parities (EP-4)
+              workloads.c2.local_ports.count: 11
+              snapshots.end.hosts.server.states.TIME-WAIT: 22      # seed 000: 22
+              snapshots.end.hosts.client.states.TIME-WAIT: 0
+
+            """#,
+        ),
+        (
             "seed000-h-max-tw-buckets5",
             #"""
             # Lab-notes row h, `bash seed-lab.sh h_max_tw_buckets5` (seed 000 / seed 001):
@@ -2032,6 +2099,48 @@ extension Catalogue {
               counters.server.TcpExtSyncookiesSent: 0
               counters.server.TcpExtTCPReqQFullDoCookies: 0
               counters.server.TcpExtListenOverflows: 0
+
+            """#,
+        ),
+        (
+            "seed004-l1-synq-b128-s128-m512-on-3.10",
+            #"""
+            # Seed 004's own number: "SYN_RECV stuck at 256" for listen(128), somaxconn 128,
+            # tcp_max_syn_backlog 512, syncookies 0, on its CentOS-era kernel (here the 3.10 profile).
+            # Up to 4.3 the SYN queue is a hash table of roundup_pow_of_two(max(min(backlog,
+            # max_syn_backlog), 8) + 1) = 256 request slots, full once qlen reaches 256 (kernel-spec LQ-5,
+            # checklist 22); 4.4 made the limit the backlog itself (128, then 129 since 6.13's
+            # `qlen > backlog`: lab-notes row l1 on 6.18, scenario seed004-l1-synq-b128-s128-m512).
+            # `twlab run seed004-l1-synq-b128-s128-m512 --kernel all` shows every profile side by side.
+            twlab: 1
+            name: seed004-l1-synq-b128-s128-m512-on-3.10
+            description: "seed 004 on a 3.10 profile: SYN_RECV stuck at 256 for backlog 128 (the power-of-two SYN queue up to 4.3; 6.18: 129)"
+            kernel: "3.10"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              client:                         # netns c1
+                address: 10.77.0.11
+              server:                         # netns s
+                address: 10.77.0.2
+                sysctl:
+                  net.core.somaxconn: 128
+                  net.ipv4.tcp_max_syn_backlog: 512
+                  net.ipv4.tcp_syncookies: 0
+                listen:
+                  - { port: 8080, backlog: 128, http: none, accept: { never: true } }   # listensrv.py
+            workloads:
+              - { name: flood, from: client, to: server:8080, kind: synflood, count: 2000 }   # 10000/s, hping3 -i u100
+            observe:
+              - after: flood                  # synrecv_max: SYN-RECV right after hping3 exits
+            # The seed's figure (the kernel engine runs this machine's 6.18, so compare skips this one).
+            expect:
+              workloads.flood.outcomes.sent: 2000
+              snapshots.flood.hosts.server.states.SYN-RECV: 256           # seed 004: 256
+              snapshots.flood.hosts.server.listeners.8080.syn_recv: 256
+              snapshots.flood.hosts.server.listeners.8080.send_q: 128
+              counters.server.TcpExtListenDrops: 1744                     # 2000 - 256
+              counters.server.TcpExtTCPReqQFullDrop: 1744
 
             """#,
         ),

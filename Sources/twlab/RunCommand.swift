@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import KernelLab
+import LinuxTCP
 import Report
 import Results
 import Scenario
@@ -43,12 +46,25 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Exit 1 when an expectation is not met (needs the scenario as written).")
     var check = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Simulate this kernel profile instead of the scenario's (e.g. 3.10), or 'all' for one table of every profile.",
+            valueName: "version"))
+    var kernel: String?
+
     func run() throws {
         guard engine == "simulator" || engine == "kernel" else {
             throw CommandFailure.bad("unknown engine '\(engine)' (expected simulator or kernel)")
         }
+        if kernel != nil && engine == "kernel" {
+            throw CommandFailure.bad(
+                "--kernel selects a simulator profile; the kernel engine runs this machine's kernel (\(kernelRelease()))"
+            )
+        }
+        if kernel == "all" { return try sweep() }
         let sets =
             overrides + (seed.map { ["seed=\($0)"] } ?? []) + (sample.map { ["sample_every=\($0)"] } ?? [])
+            + (kernel.map { ["kernel=\($0)"] } ?? [])
         let modified = !sets.isEmpty
         if check && modified {
             throw CommandFailure.bad(
@@ -102,6 +118,52 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure(
                 code: CommandFailure.checkFailed,
                 message: "check failed: \(unmet.count) of \(verdicts.count) expectations not met")
+        }
+    }
+
+    /// `--kernel all`: the scenario on every profile, one table (or a JSON array of results).
+    func sweep() throws {
+        if check { throw CommandFailure.bad("--check applies to one kernel profile, not to --kernel all") }
+        if html != nil { throw CommandFailure.bad("--html is not available with --kernel all yet") }
+        let base = overrides + (seed.map { ["seed=\($0)"] } ?? [])
+        // The scenario must load as written for some profile; a bad file is reported once.
+        do {
+            _ = try ScenarioLoader.load(self.scenario, overrides: base)
+        } catch let e
+            where !e.description.contains("does not exist on kernel")
+            && !e.description.contains("is not valid on kernel")
+        {
+            throw CommandFailure.bad(oneLine(e.description))
+        } catch {}
+        var rows: [KernelSweepReport.Row] = []
+        var name = self.scenario
+        for profile in KernelProfile.all {
+            do {
+                let s = try ScenarioLoader.load(self.scenario, overrides: base + ["kernel=\(profile.name)"])
+                name = s.name
+                rows.append(.init(kernel: profile.name, outcome: .success(try SimulatorEngine().run(s))))
+            } catch {
+                rows.append(
+                    .init(kernel: profile.name, outcome: .failure(.init(oneLine(String(describing: error))))))
+            }
+        }
+        if json {
+            let items = rows.map { row -> String in
+                switch row.outcome {
+                case .success(let r): return r.jsonText()
+                case .failure(let e):
+                    struct NotRun: Encodable {
+                        var kernel: String
+                        var error: String
+                    }
+                    let data =
+                        (try? JSONEncoder().encode(NotRun(kernel: row.kernel, error: e.message))) ?? Data()
+                    return String(decoding: data, as: UTF8.self)
+                }
+            }
+            print("[\n" + items.joined(separator: ",\n") + "\n]")
+        } else {
+            print(KernelSweepReport.render(scenario: name, rows: rows), terminator: "")
         }
     }
 }

@@ -48,17 +48,24 @@ struct SpecNet {
     init(_ hosts: [HostStack]) { self.hosts = hosts }
 
     /// A stack with the 6.18 defaults, edited by `tweak` (sysctls by their real names).
-    static func stack(_ address: IPv4Address, seed: UInt64, _ sysctls: [String: String] = [:]) -> HostStack {
-        var s = KernelProfile.linux6_18.defaults
+    static func stack(
+        _ address: IPv4Address, seed: UInt64, _ sysctls: [String: String] = [:],
+        profile: KernelProfile = .linux6_18
+    ) -> HostStack {
+        var s = profile.defaults
         for (k, v) in sysctls.sorted(by: { $0.key < $1.key }) { try! SysctlRegistry.set(k, to: v, in: &s) }
-        return HostStack(profile: .linux6_18, sysctls: s, addresses: [address], uptime: uptime, seed: seed)
+        return HostStack(profile: profile, sysctls: s, addresses: [address], uptime: uptime, seed: seed)
     }
 
     /// Host 0 = client 10.77.0.1, host 1 = server 10.77.0.2.
-    static func pair(client: [String: String] = [:], server: [String: String] = [:], seed: UInt64 = 7)
-        -> SpecNet
-    {
-        SpecNet([stack(Self.client, seed: seed, client), stack(Self.server, seed: seed &+ 1, server)])
+    static func pair(
+        client: [String: String] = [:], server: [String: String] = [:], seed: UInt64 = 7,
+        profile: KernelProfile = .linux6_18
+    ) -> SpecNet {
+        SpecNet([
+            stack(Self.client, seed: seed, client, profile: profile),
+            stack(Self.server, seed: seed &+ 1, server, profile: profile),
+        ])
     }
 
     // MARK: driving
