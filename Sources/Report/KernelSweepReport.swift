@@ -57,6 +57,14 @@ public enum KernelSweepReport {
         return out
     }
 
+    /// Whether the profiles that ran disagree on any outcome, end state or counter.
+    public static func isProfileSensitive(_ rows: [Row]) -> Bool {
+        let results = rows.compactMap { try? $0.outcome.get() }
+        let outcomes = Set(results.map { $0.workloads.map(outcomeText) })
+        let ends = Set(results.map { Self.values(of: $0) })
+        return outcomes.count > 1 || ends.count > 1
+    }
+
     /// "11 404, 9 EADDRNOTAVAIL": the outcome histogram on one line, most frequent first.
     static func outcomeText(_ w: WorkloadResult) -> String {
         let sorted = w.outcomes.sorted { a, b in a.count != b.count ? a.count > b.count : a.key < b.key }

@@ -135,18 +135,7 @@ struct RunCommand: ParsableCommand {
         {
             throw CommandFailure.bad(oneLine(e.description))
         } catch {}
-        var rows: [KernelSweepReport.Row] = []
-        var name = self.scenario
-        for profile in KernelProfile.all {
-            do {
-                let s = try ScenarioLoader.load(self.scenario, overrides: base + ["kernel=\(profile.name)"])
-                name = s.name
-                rows.append(.init(kernel: profile.name, outcome: .success(try SimulatorEngine().run(s))))
-            } catch {
-                rows.append(
-                    .init(kernel: profile.name, outcome: .failure(.init(oneLine(String(describing: error))))))
-            }
-        }
+        let (name, rows) = KernelSweep.rows(self.scenario, overrides: base)
         if json {
             let items = rows.map { row -> String in
                 switch row.outcome {
