@@ -39,6 +39,11 @@ public struct NATGateway: Sendable {
 
     public var stats: ConntrackStats { conntrack.stats }
 
+    /// The live conntrack entry holding `t` in either direction (`conntrack -L`), if any.
+    public mutating func entry(_ t: ConntrackTuple, now: Nanos) -> ConntrackEntry? {
+        conntrack.entry(t, now: now)
+    }
+
     // MARK: packets
 
     /// A segment from an inside host to the outside, as the gateway forwards it: tracked

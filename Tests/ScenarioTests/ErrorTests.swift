@@ -231,8 +231,9 @@ import Testing
             "t.yaml:13:5: workload 1: expected a map (name, from, to, kind, ...), got a list"
         ),
         (
-            "nat", base(line: 9, "    nat: { inside: [client] }"),
-            "t.yaml:9:5: NAT gateways are not supported by this version (planned)"
+            "nat inside an unknown host",
+            base(line: 8, "  gw:\n    address: 10.0.1.1\n    nat: { inside: [nobody] }\n  server:"),
+            "t.yaml:10:21: host 'gw': nat: inside: unknown host 'nobody' (hosts: client, gw, server)"
         ),
         (
             "address twice", base(line: 9, "    address: 10.0.0.1"),
