@@ -23,9 +23,11 @@ struct NATRouting {
             }
         }
         gatewayOf = hosts.map { h in scenario.hosts.firstIndex { $0.nat?.inside.contains(h.name) == true } }
+        isEmpty = !hosts.contains { $0.nat != nil }
     }
 
-    var isEmpty: Bool { !gateways.contains { $0 != nil } }
+    /// No gateway at all: routing is host to host.
+    let isEmpty: Bool
 
     /// Where a segment leaving host `from` for host `to` (its destination's owner) must go
     /// first: the gateway in between and the direction, nil when it goes straight there.
