@@ -43,14 +43,12 @@ extension HostStack {
                 if profile.synSentFastRetry && s.retransmits == 0 {
                     armRetransmit(i, after: 2 * profile.jiffy, now: now, out: &out)
                 }
-                var r = Segment(
+                // tcp_v4_send_reset() builds the RST from the segment alone: no timestamp
+                // option (only MD5/AO), so a TIME_WAIT cannot PAWS-reject it (TW-11, TW-14) and
+                // it kills the TIME_WAIT even when this SYN's TSval was older (NAT-4).
+                let r = Segment(
                     src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, flags: [.rst],
                     seq: seg.ack, ack: 0)
-                if s.tsOK || sysctls.tcpTimestamps != 0, seg.hasTS {
-                    r.hasTS = true
-                    r.tsval = tsClock(now) &+ s.tsOffset
-                    r.tsecr = seg.tsval
-                }
                 counters.bump(.outRsts)
                 out.segments.append(r)
                 return

@@ -14,6 +14,8 @@ enum EventKind: UInt8 {
     case observe
     /// Take a time-series sample.
     case sample
+    /// Pooled segment `a` reaches NAT gateway `host`: `b` = 0 from an inside host, 1 from outside.
+    case gateway
 }
 
 /// One scheduled event: small and bitwise-copyable (conventions: no class, closure or String).

@@ -56,6 +56,7 @@ struct Simulator {
     var freeSlots: [UInt32] = []
     var io = AppIO()
     var netRNG: SplitMix64
+    var nat: NATRouting
     var snapshots: [String: Snapshot] = [:]
     var series: SeriesBuilder? = nil
     var endTime: Nanos? = nil
@@ -66,6 +67,7 @@ struct Simulator {
         self.scenario = scenario
         queue = EventQueue()
         netRNG = SplitMix64(seed: mix64(scenario.seed ^ 0x6E65_7477_6F72_6B))
+        nat = NATRouting(scenario)
     }
 
     mutating func run() throws(SimulationError) -> RunResult {
@@ -184,6 +186,9 @@ struct Simulator {
         case .observe:
             takeSnapshot(Int(e.a), at: e.time)
             return
+        case .gateway:
+            atGateway(h, slot: e.a, inbound: e.b == 1, now: e.time)
+            return
         case .sample:
             takeSample(at: e.time)
             // Only while something else can still happen: a run whose workloads hang (pending)
@@ -240,26 +245,22 @@ struct Simulator {
     }
 
     mutating func route(_ seg: Segment, from h: Int) {
-        let dest: Int
-        let delay: Nanos
-        let lane: Int
         if seg.dst.isLoopback {
-            dest = h
-            delay = loopbackDelay
-            lane = loopbackLane
-        } else if let d = host(owning: seg.dst) {
-            dest = d
-            if d == h {
-                delay = loopbackDelay
-                lane = loopbackLane
-            } else {
-                delay = scenario.network.delay
-                lane = networkLane
-                if scenario.network.loss > 0 && netRNG.unit() < scenario.network.loss { return }
-            }
-        } else {
-            return  // no route: dropped
+            deliverLocally(seg, at: h)
+            return
         }
+        guard let d = host(owning: seg.dst) else { return }  // no route: dropped
+        if d == h {
+            deliverLocally(seg, at: h)
+        } else if !nat.isEmpty, let (g, inbound) = nat.hop(from: h, to: d) {
+            send(seg, to: g, gateway: inbound ? 1 : 0)
+        } else if nat.isEmpty || !nat.unreachable(from: h, to: d) {
+            send(seg, to: d)
+        }
+    }
+
+    /// Loopback delivery within host `h`.
+    mutating func deliverLocally(_ seg: Segment, at h: Int) {
         let slot: UInt32
         if let s = freeSlots.popLast() {
             pool[Int(s)] = seg
@@ -268,12 +269,11 @@ struct Simulator {
             pool.append(seg)
             slot = UInt32(pool.count - 1)
         }
-        // Every link has the same delay, so deliveries leave each lane in the order sent.
         queue.scheduleInLane(
-            lane,
+            loopbackLane,
             Event(
-                time: io.now + delay, seq: 0, kind: .deliver, timer: .retransmit,
-                host: UInt16(dest), a: slot, b: 0))
+                time: io.now + loopbackDelay, seq: 0, kind: .deliver, timer: .retransmit,
+                host: UInt16(h), a: slot, b: 0))
     }
 
     // MARK: sequencing and observation
@@ -391,7 +391,8 @@ struct Simulator {
         let counters = scenario.hosts.indices.map { h in
             HostCounters(
                 host: scenario.hosts[h].name,
-                values: stacks[h].counters.nonZero.map { Outcome($0.name, Int($0.value)) })
+                values: stacks[h].counters.nonZero.map { Outcome($0.name, Int($0.value)) }
+                    + conntrackCounters(h).map { Outcome($0.name, $0.value) })
         }
         return RunResult(
             scenario: scenario.name, engine: "simulator", kernel: scenario.kernel.name, workloads: wls,
