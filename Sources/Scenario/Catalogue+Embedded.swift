@@ -1589,6 +1589,76 @@ extension Catalogue {
             """#,
         ),
         (
+            "seed002-nat-tw-recycle-on-2.6.32",
+            #"""
+            # Seeds 002/003's story, on the kernel they describe (2.6.32): two hosts behind one NAT reach a
+            # server that has tcp_tw_recycle=1 and timestamps on.
+            #   - 2.6.32 puts raw jiffies in the TS option, with no offset (TS-3), so a host's TSval is its
+            #     uptime in ms (HZ=1000): c1 has been up 20 days, c2 3 days (under
+            #     2^31 ms apart: a gap over 24.8 days would wrap and make c2 look newer, TS-6).
+            #   - The server closes first (HTTP/1.0). Each TIME_WAIT it enters stores the NAT address's last
+            #     TSval in the per-peer cache (tcp_remember_stamp, TR-1) and lasts only 3.5 RTO (TR-2).
+            #   - A SYN from that address whose TSval is more than 1 behind a cache entry under 60 s old is
+            #     dropped silently (tcp_v4_conn_request, TR-3): PAWSPassive rises, c2's SYNs go unanswered
+            #     and its curls time out, while c1, whose clock is ahead, is served (NAT-4, checklist 38).
+            # On 4.12 and later tcp_tw_recycle does not exist (`twlab run ... --kernel 6.18` says so);
+            # seed002-nat-two-uptimes is the same traffic without it, which every profile serves.
+            twlab: 1
+            name: seed002-nat-tw-recycle-on-2.6.32
+            description: "seeds 002/003 on 2.6.32: tcp_tw_recycle behind one NAT drops the SYNs of the host with the slower timestamp clock (PAWSPassive)"
+            kernel: "2.6.32"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              c1:
+                address: 10.77.1.2
+                uptime: 20d
+              c2:
+                address: 10.77.2.2
+                uptime: 3d
+              gw:
+                address: 10.78.0.1
+                nat: { inside: [c1, c2], mode: masquerade }
+              s:
+                address: 10.78.0.2
+                sysctl:
+                  net.ipv4.tcp_tw_recycle: 1
+                listen:
+                  - port: 80
+                    backlog: 511
+                    http: { status: 404 }
+            workloads:
+              - name: c1
+                from: c1
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 1s
+                http: "1.0"
+                timeout: 10s
+              - name: c2
+                start: 500ms
+                from: c2
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 1s
+                http: "1.0"
+                timeout: 10s
+            observe:
+              - at: end
+            # What the seeds describe for 2.6.32 (no lab run: this machine's kernel has no tcp_tw_recycle):
+            # the host with the newer clock is served, the other's SYNs go unanswered until the NAT
+            # address's cache entry is 60 s old. The seeds give no counts, so these are ranges; the model's
+            # exact figures (6 ETIMEDOUT, 4 served after c1 stopped, 19 PAWSPassive) are pinned by a test.
+            expect:
+              workloads.c1.outcomes.404: 10
+              workloads.c2.outcomes.ETIMEDOUT: {min: 1, max: 10}
+              counters.s.TcpExtPAWSPassive: {min: 1, max: 60}
+
+            """#,
+        ),
+        (
             "seed004-k1-accept-never-abort0",
             #"""
             # Lab-notes row k1, `bash seed-lab.sh k1_accept_never_abort0`:

@@ -7,7 +7,8 @@ import Simulation
 enum KernelSweep {
     /// A row per profile, oldest first; a profile the scenario cannot run on (a sysctl it does
     /// not have) gets the reason instead of a result.
-    static func rows(_ scenario: String, overrides: [String]) -> (name: String, rows: [KernelSweepReport.Row]) {
+    static func rows(_ scenario: String, overrides: [String]) -> (name: String, rows: [KernelSweepReport.Row])
+    {
         var rows: [KernelSweepReport.Row] = []
         var name = scenario
         for profile in KernelProfile.all {
@@ -16,7 +17,8 @@ enum KernelSweep {
                 name = s.name
                 rows.append(.init(kernel: profile.name, outcome: .success(try SimulatorEngine().run(s))))
             } catch {
-                rows.append(.init(kernel: profile.name, outcome: .failure(.init(oneLine(String(describing: error))))))
+                rows.append(
+                    .init(kernel: profile.name, outcome: .failure(.init(oneLine(String(describing: error))))))
             }
         }
         return (name, rows)

@@ -13,12 +13,16 @@ struct ScenariosCommand: ParsableCommand {
             'twlab run NAME --kernel all' prints it).
             """)
 
-    @Option(help: ArgumentHelp("'all': show each profile-sensitive scenario's result per kernel profile.", valueName: "all"))
+    @Option(
+        help: ArgumentHelp(
+            "'all': show each profile-sensitive scenario's result per kernel profile.", valueName: "all"))
     var kernel: String?
 
     func run() throws {
         if let k = kernel {
-            guard k == "all" else { throw CommandFailure.bad("--kernel: only 'all' is meaningful here, got '\(k)'") }
+            guard k == "all" else {
+                throw CommandFailure.bad("--kernel: only 'all' is meaningful here, got '\(k)'")
+            }
             return sweepAll()
         }
         let entries = Catalogue.entries

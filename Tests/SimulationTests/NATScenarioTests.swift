@@ -37,6 +37,22 @@ import Testing
         #expect(r.snapshot("end")?.host("s")?.count("TIME-WAIT") == 7)
     }
 
+    // TR-3 / NAT-4 on 2.6.32 (seeds 002/003): behind one NAT, tcp_tw_recycle's per-peer cache
+    // holds c1's TSval (20 days of jiffies); c2's SYNs (3 days) are dropped silently until the
+    // entry is 60 s old: 6 curls time out, the 4 after that are served, PAWSPassive counts
+    // every dropped SYN. On 6.18 the sysctl does not exist.
+    @Test func twRecycleBehindNATOn2_6_32() throws {
+        let r = try Self.run("seed002-nat-tw-recycle-on-2.6.32")
+        #expect(r.workload("c1")?.count("404") == 10)
+        #expect(r.workload("c2")?.count("ETIMEDOUT") == 6)
+        #expect(r.workload("c2")?.count("404") == 4)
+        #expect(r.counters(of: "s")?.value("TcpExtPAWSPassive") == 19)
+        #expect(r.counters(of: "s")?.value("TcpExtTWKilled") != nil)  // 3.5·RTO TIME_WAITs (TR-2)
+        #expect(throws: ScenarioError.self) {
+            try ScenarioLoader.load("seed002-nat-tw-recycle-on-2.6.32", overrides: ["kernel=6.18"])
+        }
+    }
+
     // m1 over other seeds: never a failure, PAWSTimewait == TCPSynRetrans, and the reject
     // count stays near the lab's 4-11 (model, seeds 1-8: 7, 6, 8, 5, 7, 7, 8, 12).
     @Test(arguments: [2, 3, 4, 5, 6, 7, 8] as [UInt64])
