@@ -65,7 +65,9 @@ struct LabTopology {
     /// from the inside hosts leaving by the outside interface, from `ports` when given.
     static func ruleset(_ nat: NATSpec, insideAddresses: [IPv4Address]) -> String {
         var to = ""
-        if let p = nat.ports { to = p.count == 1 ? " to :\(p.lowerBound)" : " to :\(p.lowerBound)-\(p.upperBound)" }
+        if let p = nat.ports {
+            to = p.count == 1 ? " to :\(p.lowerBound)" : " to :\(p.lowerBound)-\(p.upperBound)"
+        }
         let sources = insideAddresses.map { "\($0)" }.joined(separator: ", ")
         return """
             table ip twlab {
@@ -108,9 +110,12 @@ extension Lab {
         let ns = namespace(g.name)
         let port = "q\(k)"
         try must([
-            "ip", "-n", switchNamespace, "link", "add", port, "type", "veth", "peer", "name", "eth1", "netns", ns,
+            "ip", "-n", switchNamespace, "link", "add", port, "type", "veth", "peer", "name", "eth1", "netns",
+            ns,
         ])
-        try must(["ip", "-n", switchNamespace, "link", "set", port, "master", LabTopology.insideBridge(k), "up"])
+        try must([
+            "ip", "-n", switchNamespace, "link", "set", port, "master", LabTopology.insideBridge(k), "up",
+        ])
         // The gateway's own address on eth1 too: the inside hosts' next hop, answered by ARP
         // there; masquerade still takes eth0's address, the scenario's first.
         try must(["ip", "-n", ns, "addr", "add", "\(g.addresses[0])/32", "dev", "eth1"])

@@ -19,6 +19,13 @@ public struct Lab: Sendable {
         self.hosts = hosts
     }
 
+    /// A lab under another prefix (which must start with `twlab-<pid>-`): for tests, whose
+    /// process holds other `twlab-<pid>-…` namespaces that ``remove()`` must leave alone.
+    init(prefix: String, hosts: [String]) {
+        self.prefix = prefix
+        self.hosts = hosts
+    }
+
     var switchNamespace: String { prefix + "0sw" }
     public func namespace(_ host: String) -> String { prefix + host }
 
@@ -57,7 +64,10 @@ public struct Lab: Sendable {
                     "ip", "-n", switchNamespace, "link", "add", port, "type", "veth", "peer", "name", "eth0",
                     "netns", ns,
                 ])
-                try must(["ip", "-n", switchNamespace, "link", "set", port, "master", topology.bridge(of: h.name), "up"])
+                try must([
+                    "ip", "-n", switchNamespace, "link", "set", port, "master", topology.bridge(of: h.name),
+                    "up",
+                ])
                 for a in h.addresses { try must(["ip", "-n", ns, "addr", "add", "\(a)/32", "dev", "eth0"]) }
                 try must(["ip", "-n", ns, "link", "set", "eth0", "up"])
                 for route in topology.routes(for: h) { try must(["ip", "-n", ns, "route", "add"] + route) }
