@@ -8,9 +8,10 @@ import Testing
 @testable import KernelLab
 
 /// NAT gateways on the kernel engine (kernel-spec §7, lab-notes m1–m4): the topology
-/// (``LabTopology``), a real gateway built in namespaces, and the seed scenarios on it.
-/// The kernel tests need root, `ip` and `nft`; they are skipped with a printed reason elsewhere.
-@Suite(.serialized) struct NATGatewayTests {
+/// (``LabTopology``), topo_nat's ruleset and conntrack's statistics, without root. The tests
+/// on the kernel (below, in ``KernelEngineTests``) need root, `ip` and `nft`; they are skipped
+/// with a printed reason elsewhere.
+@Suite struct NATGatewayTests {
     static let yaml = """
         twlab: 1
         name: nat-topology
@@ -95,7 +96,12 @@ import Testing
         #expect(ConntrackStats.parse("") == [:])
     }
 
-    // MARK: on the kernel
+}
+
+/// NAT gateways on the kernel: in the kernel-engine suite, so that they never run beside its
+/// other tests (each checks that no twlab-* namespace is left when it ends).
+extension KernelEngineTests {
+    static var nftAvailable: Bool { NATGatewayTests.nftAvailable }
 
     /// The gateway built by ``Lab/create(_:)``: a connection from an inside host arrives at the
     /// server from the gateway's address and a NAT port; the server cannot reach an inside
@@ -103,7 +109,7 @@ import Testing
     /// ``Lab/remove()`` leaves nothing.
     @Test func theServerSeesTheGatewayAndCannotReachInside() throws {
         guard KernelLabSupport.available, Self.nftAvailable else { return }
-        let scenario = try Self.scenario()
+        let scenario = try NATGatewayTests.scenario()
         let lab = Lab(prefix: "twlab-\(getpid())-nat-", hosts: scenario.hosts.map(\.name))
         let hostForwarding = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8)
         try lab.create(scenario)
