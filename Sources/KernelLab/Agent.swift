@@ -8,6 +8,8 @@ public protocol AgentObserver: Sendable {
     func counters() -> [String: Int64]
     /// A time-series sample; `portRange` is the host's ip_local_port_range.
     func sample(portRange: ClosedRange<Int>) -> AgentSample
+    /// Conntrack's statistics ("ConntrackInsertFailed", ...), read on NAT gateways only.
+    func conntrackCounters() -> [String: Int64]
 }
 
 extension AgentObserver {
@@ -16,6 +18,8 @@ extension AgentObserver {
         let s = snapshot()
         return AgentSample(states: s.states, ports: [:], listeners: s.listeners, counters: counters())
     }
+
+    public func conntrackCounters() -> [String: Int64] { [:] }
 }
 
 /// The in-namespace agent: one scenario host's listeners and workloads with real sockets,
@@ -100,7 +104,9 @@ public enum Agent {
                 let s = observer.snapshot()
                 writer.send(.snapshot(id: id, states: s.states, listeners: s.listeners))
             case .counters(let id):
-                writer.send(.counters(id: id, values: observer.counters()))
+                var values = observer.counters()
+                if hostSpec.nat != nil { values.merge(observer.conntrackCounters()) { a, _ in a } }
+                writer.send(.counters(id: id, values: values))
             case .sample(let id):
                 let s = scenario.host(named: host)?.sysctls
                 let range = Int(s?.portRangeLow ?? 32768)...Int(s?.portRangeHigh ?? 60999)

@@ -39,7 +39,7 @@ public struct KernelEngine: Sendable {
                 "\(scenario.source): network.loss needs netem, which the kernel engine does not use; run with loss 0"
             )
         }
-        try Lab.preflight()
+        try Lab.preflight(scenario)
         Lab.cleanStale()
         let lab = Lab(hosts: scenario.hosts.map(\.name))
         SignalPipe.install()
@@ -427,7 +427,8 @@ struct Session {
             let b = before[h.name] ?? [:]
             let a = after[h.name] ?? [:]
             let deltas = a.compactMap { k, v -> Outcome? in
-                guard k.hasPrefix("Tcp"), v - (b[k] ?? 0) != 0 else { return nil }
+                // nstat's Tcp and TcpExt counters; a NAT gateway's conntrack statistics too.
+                guard k.hasPrefix("Tcp") || k.hasPrefix("Conntrack"), v - (b[k] ?? 0) != 0 else { return nil }
                 return Outcome(k, Int(v - (b[k] ?? 0)))
             }
             return HostCounters(host: h.name, values: deltas.sorted { $0.key < $1.key })

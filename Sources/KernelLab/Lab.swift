@@ -7,7 +7,8 @@ import Scenario
 /// `twlab-<pid>-<host>` with an `eth0`, created from the switch namespace `twlab-<pid>-0sw` as
 /// the peer of a bridge port there, so no interface ever appears in the host's own namespace.
 /// Addresses are /32 with on-link routes to every other scenario address, so any addressing
-/// plan works on the one bridge. Sysctls are written inside each namespace only.
+/// plan works on the one bridge. A NAT gateway's inside hosts sit on a bridge of their own
+/// behind it (``LabTopology``). Sysctls are written inside each namespace only.
 public struct Lab: Sendable {
     /// The prefix of every namespace this process creates.
     public let prefix: String
@@ -15,6 +16,13 @@ public struct Lab: Sendable {
 
     public init(pid: pid_t = getpid(), hosts: [String]) {
         prefix = "twlab-\(pid)-"
+        self.hosts = hosts
+    }
+
+    /// A lab under another prefix (which must start with `twlab-<pid>-`): for tests, whose
+    /// process holds other `twlab-<pid>-…` namespaces that ``remove()`` must leave alone.
+    init(prefix: String, hosts: [String]) {
+        self.prefix = prefix
         self.hosts = hosts
     }
 
@@ -36,14 +44,17 @@ public struct Lab: Sendable {
         }
     }
 
-    /// Builds the topology for `scenario`; on failure removes what it made.
+    /// Builds the topology for `scenario` (NAT gateways: ``LabTopology``); on failure removes
+    /// what it made.
     public func create(_ scenario: Scenario) throws(LabError) {
+        let topology = LabTopology(scenario)
         do {
             try must(["ip", "netns", "add", switchNamespace])
             try must(["ip", "-n", switchNamespace, "link", "set", "lo", "up"])
-            try must(["ip", "-n", switchNamespace, "link", "add", "br0", "type", "bridge"])
-            try must(["ip", "-n", switchNamespace, "link", "set", "br0", "up"])
-            let all = scenario.hosts.flatMap(\.addresses)
+            for bridge in ["br0"] + topology.gateways.map({ LabTopology.insideBridge($0.index) }) {
+                try must(["ip", "-n", switchNamespace, "link", "add", bridge, "type", "bridge"])
+                try must(["ip", "-n", switchNamespace, "link", "set", bridge, "up"])
+            }
             for (k, h) in scenario.hosts.enumerated() {
                 let ns = namespace(h.name)
                 let port = "p\(k)"
@@ -53,16 +64,20 @@ public struct Lab: Sendable {
                     "ip", "-n", switchNamespace, "link", "add", port, "type", "veth", "peer", "name", "eth0",
                     "netns", ns,
                 ])
-                try must(["ip", "-n", switchNamespace, "link", "set", port, "master", "br0", "up"])
+                try must([
+                    "ip", "-n", switchNamespace, "link", "set", port, "master", topology.bridge(of: h.name),
+                    "up",
+                ])
                 for a in h.addresses { try must(["ip", "-n", ns, "addr", "add", "\(a)/32", "dev", "eth0"]) }
                 try must(["ip", "-n", ns, "link", "set", "eth0", "up"])
-                for a in all where !h.addresses.contains(a) {
-                    try must(["ip", "-n", ns, "route", "add", "\(a)/32", "dev", "eth0"])
-                }
-                for (name, value) in h.sysctlOverrides {
-                    try must(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "\(name)=\(value)"])
+                for route in topology.routes(for: h) { try must(["ip", "-n", ns, "route", "add"] + route) }
+                // A gateway's conntrack sysctls wait for its ruleset (setUpGateway).
+                for (name, value) in h.sysctlOverrides
+                where h.nat == nil || !LabTopology.isConntrackSysctl(name) {
+                    try sysctl(ns, name, value)
                 }
             }
+            for (k, g) in topology.gateways { try setUpGateway(g, index: k, topology: topology) }
         } catch {
             remove()
             throw error

@@ -1206,8 +1206,10 @@ extension Catalogue {
               counters.s.TcpExtPAWSTimewait: {min: 3, max: 12}    # server_paws_timewait
               counters.s.TcpExtPAWSEstab: 0                       # server_paws_estab=0
               counters.c1.TcpExtTCPSynRetrans: {min: 3, max: 12}   # client_syn_retrans
-              # One server TIME_WAIT per NAT port: all 7 were seen in every run (nat_ports_seen=7).
-              snapshots.end.hosts.s.states.TIME-WAIT: 7
+              # Server TIME_WAITs after the loop (`ss` in s), 15 reruns of seed-lab.sh on 6.18.44: 7 ×8, 6 ×3, 5 ×4.
+              # All 7 NAT ports are used (nat_ports_seen=7), but a PAWS reject ends a TIME_WAIT (the
+              # client's RST) and the retry may leave on another NAT port, so a port can end without one.
+              snapshots.end.hosts.s.states.TIME-WAIT: {min: 5, max: 7}
 
             """#,
         ),
@@ -1276,8 +1278,10 @@ extension Catalogue {
               # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
               counters.s.TcpExtPAWSTimewait: {min: 3, max: 12}    # server_paws_timewait
               counters.s.TcpExtPAWSEstab: 0                       # server_paws_estab=0
-              # One server TIME_WAIT per NAT port: all 7 were seen in every run (nat_ports_seen=7).
-              snapshots.end.hosts.s.states.TIME-WAIT: 7
+              # Server TIME_WAITs after the loop (`ss` in s), 15 reruns of seed-lab.sh on 6.18.44: 7 ×5, 6 ×4, 5 ×6.
+              # All 7 NAT ports are used (nat_ports_seen=7), but a PAWS reject ends a TIME_WAIT (the
+              # client's RST) and the retry may leave on another NAT port, so a port can end without one.
+              snapshots.end.hosts.s.states.TIME-WAIT: {min: 5, max: 7}
 
             """#,
         ),
@@ -1348,8 +1352,10 @@ extension Catalogue {
               # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
               counters.s.TcpExtPAWSTimewait: {min: 3, max: 12}    # server_paws_timewait
               counters.s.TcpExtPAWSEstab: 0                       # server_paws_estab=0
-              # One server TIME_WAIT per NAT port: all 7 were seen in every run (nat_ports_seen=7).
-              snapshots.end.hosts.s.states.TIME-WAIT: 7
+              # Server TIME_WAITs after the loop (`ss` in s), 15 reruns of seed-lab.sh on 6.18.44: 7 ×2, 6 ×7, 5 ×6.
+              # All 7 NAT ports are used (nat_ports_seen=7), but a PAWS reject ends a TIME_WAIT (the
+              # client's RST) and the retry may leave on another NAT port, so a port can end without one.
+              snapshots.end.hosts.s.states.TIME-WAIT: {min: 5, max: 7}
 
             """#,
         ),
