@@ -90,8 +90,21 @@ struct LabTopology {
 }
 
 extension Lab {
-    /// What a scenario with NAT gateways needs besides ``preflight()``: one line if missing.
+    /// What a scenario needs besides ``preflight()``, one line if it cannot be had: nft for NAT
+    /// gateways; this machine's kernel, which the newest profile models (an older profile's
+    /// scenario is the simulator's); one clock for every host (namespaces share the machine's
+    /// uptime, so the TS clock bases `uptime:` sets cannot differ, TS-3).
     public static func preflight(_ scenario: Scenario) throws(LabError) {
+        if scenario.kernel.name != KernelProfile.newest.name {
+            throw LabError(
+                "\(scenario.source): the scenario simulates kernel \(scenario.kernel.name); the kernel engine runs this machine's kernel (profile \(KernelProfile.newest.name)), so run it on the simulator"
+            )
+        }
+        if let a = scenario.hosts.first, let b = scenario.hosts.first(where: { $0.uptime != a.uptime }) {
+            throw LabError(
+                "\(scenario.source): hosts '\(a.name)' and '\(b.name)' have different uptimes, but the kernel engine's namespaces share this machine's clock; run it on the simulator"
+            )
+        }
         try preflight()
         if let g = scenario.hosts.first(where: { $0.nat != nil }),
             (try? run(["nft", "--version"]))?.status != 0

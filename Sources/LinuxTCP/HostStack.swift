@@ -70,15 +70,16 @@ public struct HostStack: Sendable {
     /// `ktime_get_seconds()`, the unit of `ts_recent_stamp`.
     @inline(__always) func seconds(_ now: Nanos) -> Int64 { monotonic(now) / Nanos.nanosPerSecond }
 
-    /// When a kernel timer armed now for `delay` really fires: on its jiffy before 4.8, rounded
-    /// up by the timer wheel since (checklist 44).
+    /// When a kernel timer armed now for `delay` really fires: at jiffy `jiffies + delta` before
+    /// 4.8 (`mod_timer` on the old cascading wheel), rounded up by the timer wheel since
+    /// (checklist 44).
     func timerExpiry(_ delay: Nanos, now: Nanos) -> Nanos {
         let j = profile.jiffy
         let deltaJ = (delay + j - 1) / j  // msecs_to_jiffies rounds up
         let e =
             profile.hasTimerWheelSlack
             ? TimerWheel.roundedExpiry(nowJiffies: jiffies(now), deltaJiffies: deltaJ)
-            : jiffies(now) + deltaJ + 1
+            : jiffies(now) + deltaJ
         return e * j - uptime
     }
 

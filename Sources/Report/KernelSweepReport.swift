@@ -45,11 +45,16 @@ public enum KernelSweepReport {
                 let v = Self.values(of: r)
                 grid.append(
                     [row.kernel] + r.workloads.map(outcomeText) + keys.map { v[$0] ?? "0" })
-            case .failure(let e):
-                grid.append([row.kernel, "not run: \(e.message)"])
+            case .failure:
+                grid.append([row.kernel, "not run (below)"])
             }
         }
         for line in table(grid) { out += "  " + line + "\n" }
+        let notRun = rows.compactMap { row -> String? in
+            guard case .failure(let e) = row.outcome else { return nil }
+            return "  \(row.kernel): \(e.message)\n"
+        }
+        if !notRun.isEmpty { out += "\nnot run:\n" + notRun.joined() }
         if !constant.isEmpty {
             out += "\nthe same on every profile that ran:\n"
             for (k, v) in constant { out += "  \(k) \(v)\n" }

@@ -282,6 +282,7 @@ struct Validator {
         let f = try fields(node, "hosts", context: "hosts", shape: "a map of host names to hosts")
         guard !f.entries.isEmpty else { throw fail(node, "hosts: at least one host is needed") }
         var owners: [UInt32: String] = [:]
+        var insideNodes: [String: [YNode]] = [:]
         var out: [HostSpec] = []
         for e in f.entries {
             guard Self.isName(e.name, firstMayBeDigit: false) else {
@@ -290,20 +291,18 @@ struct Validator {
                     "host name \(quoted(e.name)) must start with a letter and hold only letters, digits, '_' and '-'"
                 )
             }
-            out.append(try host(e.name, e.value, kernel: kernel, owners: &owners))
+            out.append(try host(e.name, e.value, kernel: kernel, owners: &owners, insideNodes: &insideNodes))
         }
-        try checkGateways(out, f)
+        try checkGateways(out, insideNodes)
         return out
     }
 
     /// Every `nat: inside` name is another host, not a gateway, behind one gateway only.
-    func checkGateways(_ hosts: [HostSpec], _ f: Fields) throws(ScenarioError) {
+    /// `insideNodes`: per gateway, the YAML nodes of its `inside` names, for the error position.
+    func checkGateways(_ hosts: [HostSpec], _ insideNodes: [String: [YNode]]) throws(ScenarioError) {
         var behind: [String: String] = [:]
-        for (h, e) in zip(hosts, f.entries) {
-            guard let nat = h.nat, let natNode = try fields(e.value, "", context: "", shape: "").value("nat"),
-                let insideNode = try fields(natNode, "", context: "", shape: "").value("inside")
-            else { continue }
-            let items = try list(insideNode, "", shape: "")
+        for h in hosts {
+            guard let nat = h.nat, let items = insideNodes[h.name] else { continue }
             for (name, item) in zip(nat.inside, items) {
                 let ctx = "host '\(h.name)': nat: inside"
                 guard let other = hosts.first(where: { $0.name == name }) else {
@@ -319,7 +318,10 @@ struct Validator {
         }
     }
 
-    func host(_ name: String, _ node: YNode, kernel: KernelProfile, owners: inout [UInt32: String])
+    func host(
+        _ name: String, _ node: YNode, kernel: KernelProfile, owners: inout [UInt32: String],
+        insideNodes: inout [String: [YNode]]
+    )
         throws(ScenarioError)
         -> HostSpec
     {
@@ -393,7 +395,9 @@ struct Validator {
         }
         var nat: NATSpec? = nil
         if let n = f.value("nat") {
-            nat = try self.nat(n, ctx: ctx)
+            let (spec, nodes) = try self.nat(n, ctx: ctx)
+            nat = spec
+            insideNodes[name] = nodes
             if let l = f.key("listen") { throw fail(l, "\(ctx) is a NAT gateway: it runs no listeners") }
         }
         return HostSpec(
@@ -402,15 +406,16 @@ struct Validator {
     }
 
     /// `nat: { inside: [HOST, ...], ports: "LOW-HIGH", mode: masquerade }`; host names are
-    /// resolved in ``checkGateways(_:_:)`` once every host is known.
-    func nat(_ node: YNode, ctx: String) throws(ScenarioError) -> NATSpec {
+    /// resolved in ``checkGateways(_:_:)`` (with the nodes returned here) once every host is known.
+    func nat(_ node: YNode, ctx: String) throws(ScenarioError) -> (NATSpec, [YNode]) {
         let label = "\(ctx): nat"
         let f = try fields(
             node, label, context: label, shape: "a map like {inside: [client], ports: \"20000-20010\"}")
         try checkKeys(f, allowed: ["inside", "ports", "mode"], in: label)
         let insideNode = try required(f, "inside", label, hint: "the hosts behind the gateway, e.g. [client]")
         var inside: [String] = []
-        for item in try list(insideNode, "\(label): inside", shape: "a list of host names") {
+        let insideItems = try list(insideNode, "\(label): inside", shape: "a list of host names")
+        for item in insideItems {
             let h = try string(item, "\(label): inside")
             if inside.contains(h) { throw fail(item, "\(label): inside: \(quoted(h)) is listed twice") }
             inside.append(h)
@@ -436,7 +441,7 @@ struct Validator {
             }
             mode = v
         }
-        return NATSpec(inside: inside, ports: ports, mode: mode)
+        return (NATSpec(inside: inside, ports: ports, mode: mode), insideItems)
     }
 
     func listener(_ node: YNode, ctx: String) throws(ScenarioError) -> ListenerSpec {

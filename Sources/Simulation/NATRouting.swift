@@ -23,11 +23,7 @@ struct NATRouting {
             }
         }
         gatewayOf = hosts.map { h in scenario.hosts.firstIndex { $0.nat?.inside.contains(h.name) == true } }
-        isEmpty = !hosts.contains { $0.nat != nil }
     }
-
-    /// No gateway at all: routing is host to host.
-    let isEmpty: Bool
 
     /// Where a segment leaving host `from` for host `to` (its destination's owner) must go
     /// first: the gateway in between and the direction, nil when it goes straight there.
@@ -42,26 +38,6 @@ struct NATRouting {
 }
 
 extension Simulator {
-    /// Puts `seg` on the wire toward host `dest` (or gateway `dest` when `gateway`), after
-    /// the link delay, unless the link loses it.
-    mutating func send(_ seg: Segment, to dest: Int, gateway direction: UInt32? = nil) {
-        if scenario.network.loss > 0 && netRNG.unit() < scenario.network.loss { return }
-        let slot: UInt32
-        if let s = freeSlots.popLast() {
-            pool[Int(s)] = seg
-            slot = s
-        } else {
-            pool.append(seg)
-            slot = UInt32(pool.count - 1)
-        }
-        // Every link has the same delay, so deliveries leave the lane in the order sent.
-        queue.scheduleInLane(
-            networkLane,
-            Event(
-                time: io.now + scenario.network.delay, seq: 0, kind: direction == nil ? .deliver : .gateway,
-                timer: .retransmit, host: UInt16(dest), a: slot, b: direction ?? 0))
-    }
-
     /// A segment reaches gateway `g`: conntrack and SNAT decide, then it goes on to the host
     /// owning its (possibly translated) destination.
     mutating func atGateway(_ g: Int, slot: UInt32, inbound: Bool, now: Nanos) {

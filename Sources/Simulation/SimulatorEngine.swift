@@ -252,23 +252,39 @@ struct Simulator {
         guard let d = host(owning: seg.dst) else { return }  // no route: dropped
         if d == h {
             deliverLocally(seg, at: h)
-        } else if !nat.isEmpty, let (g, inbound) = nat.hop(from: h, to: d) {
+        } else if let (g, inbound) = nat.hop(from: h, to: d) {
             send(seg, to: g, gateway: inbound ? 1 : 0)
-        } else if nat.isEmpty || !nat.unreachable(from: h, to: d) {
+        } else if !nat.unreachable(from: h, to: d) {
             send(seg, to: d)
         }
     }
 
-    /// Loopback delivery within host `h`.
-    mutating func deliverLocally(_ seg: Segment, at h: Int) {
-        let slot: UInt32
+    /// Puts `seg` on the wire toward host `dest` (or gateway `dest` when `gateway`), after
+    /// the link delay, unless the link loses it.
+    mutating func send(_ seg: Segment, to dest: Int, gateway direction: UInt32? = nil) {
+        if scenario.network.loss > 0 && netRNG.unit() < scenario.network.loss { return }
+        let slot = store(seg)
+        // Every link has the same delay, so deliveries leave the lane in the order sent.
+        queue.scheduleInLane(
+            networkLane,
+            Event(
+                time: io.now + scenario.network.delay, seq: 0, kind: direction == nil ? .deliver : .gateway,
+                timer: .retransmit, host: UInt16(dest), a: slot, b: direction ?? 0))
+    }
+
+    /// Keeps a segment in flight in the pool; events carry its slot.
+    mutating func store(_ seg: Segment) -> UInt32 {
         if let s = freeSlots.popLast() {
             pool[Int(s)] = seg
-            slot = s
-        } else {
-            pool.append(seg)
-            slot = UInt32(pool.count - 1)
+            return s
         }
+        pool.append(seg)
+        return UInt32(pool.count - 1)
+    }
+
+    /// Loopback delivery within host `h`.
+    mutating func deliverLocally(_ seg: Segment, at h: Int) {
+        let slot = store(seg)
         queue.scheduleInLane(
             loopbackLane,
             Event(

@@ -5,23 +5,26 @@ import Testing
 @Suite struct KernelProfileTests {
     typealias N = SpecNet
 
-    /// A client that connected, then both sides closed with the client first: its TIME_WAIT.
-    static func clientTimeWait(_ profile: KernelProfile) -> N {
-        var n = N.pair(profile: profile)
+    /// A client that connected, then both sides closed with the client first: its TIME_WAIT,
+    /// entered when the server's FIN arrives (`entered`).
+    static func clientTimeWait(_ profile: KernelProfile, client: [String: String] = [:]) -> (
+        N, entered: Nanos
+    ) {
+        var n = N.pair(client: client, profile: profile)
         let l = n.listen()
         let (c, s) = n.establish(listener: l)
         n.close(0, c)
         n.run(for: Nanos.ms(1))
+        let serverClose = n.now
         n.close(1, s)
         n.run(for: Nanos.ms(1))
-        return n
+        return (n, serverClose + n.delay)
     }
 
     // TW-3 / SIM-2: up to 4.2 the death row reaps a 60 s TIME_WAIT in (52.5, 60] s and counts
     // TW when it does; 4.3+ count it at creation and the timer wheel adds up to 2.048 s at HZ=250.
     @Test func deathRowTimeWaitLivesUnderSixtySeconds() {
-        var n = Self.clientTimeWait(.linux3_10)
-        let start = n.now
+        var (n, start) = Self.clientTimeWait(.linux3_10)
         #expect(n.states(0)["TIME-WAIT"] == 1)
         #expect(n.hosts[0].counters[.tw] == 0)
         n.run(until: start + Nanos.seconds(Int64(52)))
@@ -30,7 +33,7 @@ import Testing
         #expect(n.states(0)["TIME-WAIT"] == nil)
         #expect(n.hosts[0].counters[.tw] == 1)
 
-        var m = Self.clientTimeWait(.linux6_18)
+        var (m, _) = Self.clientTimeWait(.linux6_18)
         #expect(m.hosts[0].counters[.tw] == 1)
         m.run(until: m.now + Nanos.seconds(Int64(60)))
         #expect(m.states(0)["TIME-WAIT"] == 1)
@@ -104,33 +107,40 @@ import Testing
         if profile.tsOffset == .none || timestamps == "2" { #expect(offsets == [0, 0]) }
     }
 
-    // TWR-3: tw_reuse's age test. 4.19–6.13: the next second after the last timestamp received;
-    // 6.14+: tcp_tw_reuse_delay ms after the TIME_WAIT was entered.
+    // TWR-3: tw_reuse's age test, polled every 10 ms from just after the TIME_WAIT's entry
+    // (uptime is whole days, so simulated time 0 starts a second and a millisecond).
+    // 6.14+: the first poll with `now_ms > entry_ms + tcp_tw_reuse_delay` (1000, or 300 set);
+    // 4.19–6.13: the first poll in the second after the last timestamp received (the FIN, in
+    // second 0); ≤4.18: more than one second after it.
     @Test func reuseAgeByVersion() {
-        func firstReuse(_ profile: KernelProfile) -> Nanos? {
-            var n = N.pair(
-                client: ["net.ipv4.ip_local_port_range": "1024 1024", "net.ipv4.tcp_tw_reuse": "1"],
-                profile: profile)
-            let l = n.listen()
-            let (c, s) = n.establish(listener: l)
-            n.close(0, c)
-            n.run(for: Nanos.ms(1))
-            n.close(1, s)
-            n.run(for: Nanos.ms(1))
-            let entered = n.now
-            while n.now < entered + Nanos.seconds(Int64(3)) {
-                if case .success = n.connect() { return n.now - entered }
+        func firstReuse(_ profile: KernelProfile, _ extra: [String: String] = [:]) -> (
+            start: Nanos, entered: Nanos, reused: Nanos?
+        ) {
+            let client = ["net.ipv4.ip_local_port_range": "1024 1024", "net.ipv4.tcp_tw_reuse": "1"]
+            var (n, entered) = Self.clientTimeWait(profile, client: client.merging(extra) { $1 })
+            let start = n.now
+            while n.now < start + Nanos.seconds(Int64(3)) {
+                if case .success = n.connect() { return (start, entered, n.now) }
                 n.run(for: Nanos.ms(10))
             }
-            return nil
+            return (start, entered, nil)
         }
-        let modern = firstReuse(.linux6_18)
-        #expect(
-            modern.map { $0 > Nanos.ms(990) && $0 <= Nanos.ms(1010) } == true, "\(String(describing: modern))"
-        )
-        // uptime is a whole number of days, so the last TS arrived in the first second of the run.
-        let older = firstReuse(.linux4_19)
-        #expect(older.map { $0 > 0 && $0 <= Nanos.ms(1000) } == true)
+        func firstPoll(from start: Nanos, where ok: (Nanos) -> Bool) -> Nanos {
+            var t = start
+            while !ok(t) { t += Nanos.ms(10) }
+            return t
+        }
+        let m = firstReuse(.linux6_18)
+        let entryMs = m.entered / Nanos.ms(1)
+        #expect(m.reused == firstPoll(from: m.start) { $0 / Nanos.ms(1) > entryMs + 1000 })
+        #expect(m.reused! > Nanos.ms(1000))
+        let d = firstReuse(.linux6_18, ["net.ipv4.tcp_tw_reuse_delay": "300"])
+        #expect(d.reused == firstPoll(from: d.start) { $0 / Nanos.ms(1) > entryMs + 300 })
+        let o = firstReuse(.linux4_19)
+        #expect(o.reused == firstPoll(from: o.start) { $0 >= Nanos.seconds(Int64(1)) })
+        // ≤4.18: `get_seconds() - ts_recent_stamp > 1`, so not before second 2.
+        let old = firstReuse(.linux4_9)
+        #expect(old.reused == firstPoll(from: old.start) { $0 >= Nanos.seconds(Int64(2)) })
     }
 
     // Profile facts of §0.3: defaults that changed over the versions.

@@ -55,6 +55,66 @@ struct CommandLineTests {
             ])
     }
 
+    /// `--kernel all`: one row per profile; seed 000's 22 server TIME-WAITs up to 4.4 (EP-4's
+    /// all-parity hint), 10 from 4.9 on; TcpExtTW 0 on the death-row kernels (counted at reap).
+    @Test func kernelAllTable() throws {
+        let r = try Twlab.run("run", "seed000-g-two-clients-http10", "--kernel", "all")
+        #expect(r.status == 0)
+        let rows = r.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(rows.contains("kernel c1 c2 server TIME-WAIT server TcpExtTW"))
+        #expect(rows.contains("2.6.32 20 404 20 404 22 0"))
+        #expect(rows.contains("3.10 20 404 20 404 22 0"))
+        #expect(rows.contains("4.4 20 404 20 404 22 40"))
+        #expect(rows.contains("4.9 20 404 20 404 10 40"))
+        #expect(rows.contains("6.18 20 404 20 404 10 40"))
+        #expect(rows.filter { $0.hasSuffix(" 20 404 20 404 10 40") }.count == 9)
+    }
+
+    /// A profile a scenario cannot run on is a row saying why; a scenario no profile runs is bad
+    /// input; `--kernel` with the kernel engine is refused.
+    @Test func kernelOptionErrors() throws {
+        let r = try Twlab.run("run", "seed002-nat-tw-recycle-on-2.6.32", "--kernel", "all", "--json")
+        #expect(r.status == 0)
+        let notRun = r.stdout.split(separator: "\n").filter { $0.contains("\"error\":") }
+        #expect(notRun.count == 8)  // 4.19 to 6.18
+        #expect(notRun.first?.hasPrefix("{\"error\":\"catalogue:") == true)
+        #expect(notRun.first?.hasSuffix(",\"kernel\":\"4.19\"},") == true)
+        #expect(r.stdout.contains("does not exist on kernel 6.18: it was removed in 4.12"))
+
+        let one = try Twlab.run("run", "seed002-nat-tw-recycle-on-2.6.32", "--kernel", "6.18")
+        #expect(one.status == 2)
+        #expect(
+            one.stderrLines == [
+                "twlab: catalogue:seed002-nat-tw-recycle-on-2.6.32:32:7: host 's': net.ipv4.tcp_tw_recycle does not exist on kernel 6.18: it was removed in 4.12"
+            ])
+        let unknown = try Twlab.run("run", "seed000-b-http11-reuse1-burst", "--kernel", "5.11")
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("kernel: no kernel profile '5.11'"))
+        let engine = try Twlab.run(
+            "run", "seed000-b-http11-reuse1-burst", "--kernel", "3.10", "--engine", "kernel")
+        #expect(engine.status == 2)
+        #expect(engine.stderrLines.count == 1)
+    }
+
+    /// What the kernel engine cannot run is refused in one line before anything is made (no
+    /// root needed to be told): an older profile's scenario, and hosts with different uptimes.
+    @Test func kernelEngineRefusesWhatOnlyTheSimulatorModels() throws {
+        let old = try Twlab.run("run", "seed002-nat-tw-recycle-on-2.6.32", "--engine", "kernel")
+        #expect(old.status == 2)
+        #expect(
+            old.stderrLines == [
+                "twlab: catalogue:seed002-nat-tw-recycle-on-2.6.32: the scenario simulates kernel 2.6.32; the kernel engine runs this machine's kernel (profile 6.18), so run it on the simulator"
+            ])
+        let clocks = try Twlab.run(
+            "run", "seed002-nat-tw-recycle-on-2.6.32", "--engine", "kernel", "--set", "kernel=6.18", "--set",
+            "hosts.s.sysctl=null")
+        #expect(clocks.status == 2)
+        #expect(
+            clocks.stderrLines == [
+                "twlab: catalogue:seed002-nat-tw-recycle-on-2.6.32: hosts 'c1' and 'c2' have different uptimes, but the kernel engine's namespaces share this machine's clock; run it on the simulator"
+            ])
+    }
+
     /// wrk's "Socket errors" line under the histogram; `socket_errors` in the JSON.
     @Test func wrkSocketErrors() throws {
         let r = try Twlab.run("run", "wrk-more-connections-than-ports")
