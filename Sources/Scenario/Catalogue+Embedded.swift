@@ -1621,7 +1621,7 @@ extension Catalogue {
             #     dropped silently (tcp_v4_conn_request, TR-3): PAWSPassive rises, c2's SYNs go unanswered
             #     and its curls time out, while c1, whose clock is ahead, is served (NAT-4, checklist 38).
             # On 4.12 and later tcp_tw_recycle does not exist (`twlab run ... --kernel 6.18` says so);
-            # seed002-nat-two-uptimes is the same traffic without it, which every profile serves.
+            # seed002-nat-two-hosts is the same traffic on 6.18 without it: every request is served.
             twlab: 1
             name: seed002-nat-tw-recycle-on-2.6.32
             description: "seeds 002/003 on 2.6.32: tcp_tw_recycle behind one NAT drops the SYNs of the host with the slower timestamp clock (PAWSPassive)"
@@ -1674,6 +1674,68 @@ extension Catalogue {
               workloads.c1.outcomes.404: 10
               workloads.c2.outcomes.ETIMEDOUT: {min: 1, max: 10}
               counters.s.TcpExtPAWSPassive: {min: 1, max: 60}
+
+            """#,
+        ),
+        (
+            "seed002-nat-two-hosts",
+            #"""
+            # The traffic of seed002-nat-tw-recycle-on-2.6.32 on 6.18: two hosts behind one NAT, HTTP/1.0
+            # (the server closes first and keeps the TIME_WAITs), each sending 10 requests a second apart.
+            # tcp_tw_recycle no longer exists (removed in 4.12, TR-5), so nothing compares timestamps
+            # across connections except a SYN meeting a server TIME_WAIT on the same NAT 4-tuple (NAT-4),
+            # and masquerade keeps each client's own source port here, so that never happens: every
+            # request is served. (The hosts' uptimes are left equal: the kernel engine's namespaces share
+            # one clock, and on 6.18 the per-4-tuple TS offset hides the clock base anyway, TS-3.)
+            twlab: 1
+            name: seed002-nat-two-hosts
+            description: "seeds 002/003's NAT story on 6.18: two hosts behind one NAT, no tcp_tw_recycle: every request served (2.6.32 with recycle: see seed002-nat-tw-recycle-on-2.6.32)"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }
+            hosts:
+              c1:
+                address: 10.77.1.2
+              c2:
+                address: 10.77.2.2
+              gw:
+                address: 10.78.0.1
+                nat: { inside: [c1, c2], mode: masquerade }
+              s:
+                address: 10.78.0.2
+                listen:
+                  - port: 80
+                    backlog: 511
+                    http: { status: 404 }
+            workloads:
+              - name: c1
+                from: c1
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 1s
+                http: "1.0"
+                timeout: 10s
+              - name: c2
+                start: 500ms
+                from: c2
+                to: s:80
+                kind: curl
+                count: 10
+                interval: 1s
+                http: "1.0"
+                timeout: 10s
+            observe:
+              - at: end
+            # The kernel engine here (6.18.44), 3 runs, identical: c1 10 404, c2 10 404, server TIME-WAIT
+            # 20, TcpExtTW 20, TcpPassiveOpens 20, no PAWS counter moved.
+            expect:
+              workloads.c1.outcomes.404: 10
+              workloads.c2.outcomes.404: 10
+              snapshots.end.hosts.s.states.TIME-WAIT: 20
+              counters.s.TcpExtTW: 20
+              counters.s.TcpPassiveOpens: 20
+              counters.s.TcpExtPAWSTimewait: 0
 
             """#,
         ),
