@@ -47,8 +47,8 @@ struct AgentConnect {
         writer.send(.finished(workload: name))
     }
 
-    private func attempt(_ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
-        writer.attempt(name, outcome, latency: latency, port: port)
+    private func attempt(_ outcome: String, latency: Nanos? = nil, facts: ConnectionFacts? = nil) {
+        writer.attempt(name, outcome, latency: latency, facts: facts)
     }
 
     /// One round; its successes, or nil when stopped (every socket is then closed).
@@ -170,7 +170,7 @@ struct AgentConnect {
 
     private func connected(_ fd: Int32, _ r: inout Round, now: Nanos) {
         guard var s = r.slots[fd] else { return }
-        attempt("connected", latency: now - s.startedAt, port: POSIXSocket.localPort(fd))
+        attempt("connected", latency: now - s.startedAt, facts: POSIXSocket.facts(fd))
         r.successes += 1
         s.established = true
         // One request, written once (a short write into an empty send buffer cannot happen).

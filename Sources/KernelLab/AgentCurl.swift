@@ -36,8 +36,8 @@ struct AgentCurl {
         writer.send(.finished(workload: name))
     }
 
-    private func attempt(_ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
-        writer.attempt(name, outcome, latency: latency, port: port)
+    private func attempt(_ outcome: String, latency: Nanos? = nil, facts: ConnectionFacts? = nil) {
+        writer.attempt(name, outcome, latency: latency, facts: facts)
     }
 
     /// One curl process: a connection and one request (or, reusing it, up to `remaining`).
@@ -75,7 +75,7 @@ struct AgentCurl {
             let e = POSIXSocket.pendingError(fd)
             if e != 0 { return end(.failed(POSIXErrno.name(e), linger: false)) }
         }
-        let port = POSIXSocket.localPort(fd)
+        let facts = POSIXSocket.facts(fd)
         var startedAt = t0
         var input: [UInt8] = []
         while true {
@@ -112,7 +112,7 @@ struct AgentCurl {
             }
             let now = POSIXClock.now()
             attempts += 1
-            attempt(String(status), latency: now - startedAt, port: port)
+            attempt(String(status), latency: now - startedAt, facts: facts)
             guard curl.reuseConnection, attempts < remaining, !curl.request.asksServerToClose else {
                 return end(.ok)
             }

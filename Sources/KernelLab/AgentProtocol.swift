@@ -27,8 +27,9 @@ public enum AgentEvent: Codable, Sendable, Equatable {
     /// The host's listeners are open; workloads may start.
     case ready(host: String)
     /// One attempt of a workload ended. `outcome` uses the result contract's keys: an HTTP
-    /// status ("404"), "connected", or an errno name ("EADDRNOTAVAIL").
-    case attempt(workload: String, outcome: String, latencyMs: Double?, localPort: Int?)
+    /// status ("404"), "connected", or an errno name ("EADDRNOTAVAIL"); a successful one
+    /// carries its local port and TS offset (nil without timestamps).
+    case attempt(workload: String, outcome: String, latencyMs: Double?, localPort: Int?, tsOffset: UInt32?)
     /// One round of a `connect` workload ended with this many successful connects.
     case round(workload: String, successes: Int)
     /// A `wrk` workload's error classes (connect, read, write, timeout), sent when it ends.

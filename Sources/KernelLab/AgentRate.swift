@@ -31,9 +31,11 @@ struct AgentRate {
         var fds: [pollfd] = []
         let linger0 = spec.close == .linger0
 
-        func end(_ fd: Int32, _ outcome: String, latency: Nanos? = nil, port: Int? = nil, linger: Bool) {
+        func end(
+            _ fd: Int32, _ outcome: String, latency: Nanos? = nil, facts: ConnectionFacts? = nil, linger: Bool
+        ) {
             conns[fd] = nil
-            writer.attempt(name, outcome, latency: latency, port: port)
+            writer.attempt(name, outcome, latency: latency, facts: facts)
             POSIXSocket.close(fd, linger0: linger && linger0)
         }
 
@@ -119,7 +121,7 @@ struct AgentRate {
                     case .complete(let status, _):
                         let t = POSIXClock.now()
                         end(
-                            fd, String(status), latency: t - c.startedAt, port: POSIXSocket.localPort(fd),
+                            fd, String(status), latency: t - c.startedAt, facts: POSIXSocket.facts(fd),
                             linger: true)
                     }
                 }

@@ -39,8 +39,8 @@ struct AgentWrk {
         /// (the new socket may have reused a closed one's descriptor number).
         var reopened = Set<Int>()
 
-        func record(_ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
-            writer.attempt(name, outcome, latency: latency, port: port)
+        func record(_ outcome: String, latency: Nanos? = nil, facts: ConnectionFacts? = nil) {
+            writer.attempt(name, outcome, latency: latency, facts: facts)
         }
         func open(_ c: Int) {
             reopened.insert(c)
@@ -187,7 +187,7 @@ struct AgentWrk {
                     if latency >= spec.timeout { errors[3] += 1 }
                     record(
                         String(status), latency: latency >= spec.timeout ? nil : latency,
-                        port: POSIXSocket.localPort(p.fd))
+                        facts: POSIXSocket.facts(p.fd))
                     conns[c].input.removeFirst(length)
                     conns[c].sent = 0
                     conns[c].sentAt = nil

@@ -108,6 +108,7 @@ struct Session {
         var outcomes: [String: Int] = [:]
         var latencies: [Double] = []
         var ports = Set<Int>()
+        var tsOffsets = Set<UInt32>()
         var rounds: [Int: Int] = [:]
         var attempts = 0
         var socketErrors: [String: Int]? = nil
@@ -225,11 +226,12 @@ struct Session {
     mutating func handle(_ event: AgentEvent, from host: String) {
         let now = Clock.now - t0
         switch event {
-        case .attempt(let w, let outcome, let latency, let port):
+        case .attempt(let w, let outcome, let latency, let port, let tsOffset):
             tallies[w, default: Tally()].attempts += 1
             tallies[w, default: Tally()].outcomes[outcome, default: 0] += 1
             if let l = latency { tallies[w, default: Tally()].latencies.append(l) }
             if let p = port { tallies[w, default: Tally()].ports.insert(p) }
+            if let o = tsOffset { tallies[w, default: Tally()].tsOffsets.insert(o) }
         case .socketErrors(let w, let errors):
             tallies[w, default: Tally()].socketErrors = errors
         case .round(let w, let n):
@@ -408,7 +410,8 @@ struct Session {
                 localPorts: t.ports.sorted(),
                 rounds: isConnect && t.rounds.values.reduce(0, +) > 1
                     ? t.rounds.sorted { $0.key < $1.key }.map { Outcome(String($0.key), $0.value) } : [],
-                socketErrors: socketErrors(w, t))
+                socketErrors: socketErrors(w, t),
+                timestampOffsets: WorkloadResult.distinctTimestampOffsets(Array(t.tsOffsets)))
         }
         let snapshots = snapshotLabels.sorted { $0.key < $1.key }.compactMap { id, v -> Snapshot? in
             guard let replies = snapshotReplies[id] else { return nil }

@@ -152,18 +152,26 @@ final class AgentStopSignal: Sendable {
 }
 
 /// Writes protocol lines; one write(2) per line under a lock, so lines never interleave.
+/// A successful attempt's connection, as the result contract reports it.
+struct ConnectionFacts: Sendable {
+    var localPort: Int?
+    var tsOffset: UInt32?
+}
+
 final class AgentLineWriter: Sendable {
     let fd: Int32
     private let lock = Mutex<Void>(())
 
     init(fd: Int32) { self.fd = fd }
 
-    /// One attempt of `workload` with its outcome (a status or an errno name).
-    func attempt(_ workload: String, _ outcome: String, latency: Nanos? = nil, port: Int? = nil) {
+    /// One attempt of `workload` with its outcome (a status or an errno name), and for a
+    /// successful one what its connection was.
+    func attempt(_ workload: String, _ outcome: String, latency: Nanos? = nil, facts: ConnectionFacts? = nil)
+    {
         send(
             .attempt(
                 workload: workload, outcome: outcome, latencyMs: latency.map { $0.millisValue },
-                localPort: port))
+                localPort: facts?.localPort, tsOffset: facts?.tsOffset))
     }
 
     func send(_ event: AgentEvent) {
@@ -283,6 +291,25 @@ enum POSIXSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
         return rc == 0 ? Int(UInt16(bigEndian: sa.sin_port)) : nil
+    }
+
+    /// What a successful attempt reports of its connection: the local port and, when it
+    /// negotiated timestamps, its TS offset (TS-3). The offset is `getsockopt(TCP_TIMESTAMP)`
+    /// (`tcp_clock_ts() + tp->tsoffset` in `do_tcp_getsockopt`, ms with its low bit cleared)
+    /// minus CLOCK_MONOTONIC in ms, the clock `tcp_clock_ns()` reads: exact to about 1 ms.
+    static func facts(_ fd: Int32) -> ConnectionFacts {
+        var info = tcp_info()
+        var len = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &len) == 0,
+            info.tcpi_options & UInt8(TCPI_OPT_TIMESTAMPS) != 0
+        else { return ConnectionFacts(localPort: localPort(fd), tsOffset: nil) }
+        var tsval: UInt32 = 0
+        var tsLen = socklen_t(MemoryLayout<UInt32>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_TIMESTAMP, &tsval, &tsLen) == 0 else {
+            return ConnectionFacts(localPort: localPort(fd), tsOffset: nil)
+        }
+        let clockMs = UInt32(truncatingIfNeeded: POSIXClock.now() / 1_000_000)
+        return ConnectionFacts(localPort: localPort(fd), tsOffset: tsval &- clockMs)
     }
 
     /// A listener's accept queue length (`ss -lnt` Recv-Q: tcpi_unacked of a LISTEN socket).

@@ -165,6 +165,14 @@ extension HostStack {
         valid(h) ? sockets[Int(h.index)].tuple.localPort : nil
     }
 
+    /// The timestamp offset (TS-3) of a connection that negotiated timestamps: what
+    /// `getsockopt(TCP_TIMESTAMP)` minus the host's timestamp clock gives; nil without
+    /// timestamps or for a stale handle.
+    public func timestampOffset(_ h: SocketHandle) -> UInt32? {
+        guard valid(h), sockets[Int(h.index)].tsOK else { return nil }
+        return sockets[Int(h.index)].tsOffset
+    }
+
     /// The state of a socket, if the handle is still valid.
     public func state(_ h: SocketHandle) -> TCPState? { valid(h) ? sockets[Int(h.index)].state : nil }
 

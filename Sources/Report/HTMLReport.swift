@@ -145,6 +145,9 @@ public enum HTMLReport {
             if !w.localPorts.isEmpty {
                 facts.append("local ports \(TerminalReport.portList(w.localPorts)) (\(w.localPorts.count))")
             }
+            if w.timestampOffsets > 0 {
+                facts.append(TerminalReport.timestampOffsetsText(w.timestampOffsets))
+            }
             if !w.socketErrors.isEmpty {
                 facts.append(escape(TerminalReport.socketErrorsText(w.socketErrors)))
             }

@@ -24,6 +24,9 @@ extension TerminalReport {
         if !workload.localPorts.isEmpty {
             lines.append("  local ports \(portList(workload.localPorts)) (\(workload.localPorts.count))")
         }
+        if workload.timestampOffsets > 0 {
+            lines.append("  " + timestampOffsetsText(workload.timestampOffsets))
+        }
         if !workload.rounds.isEmpty {
             lines.append("  rounds: " + roundsText(workload.rounds, isConnect: isConnect))
         }
@@ -31,6 +34,13 @@ extension TerminalReport {
             lines.append("  " + socketErrorsText(workload.socketErrors))
         }
         return lines
+    }
+
+    /// "TS offsets 6 distinct": how many timestamp clocks the workload's connections showed
+    /// their peer (TS-3; one per 4-tuple on 6.18, one per host pair before, none with
+    /// `tcp_timestamps=2`).
+    static func timestampOffsetsText(_ n: Int) -> String {
+        n == 1 ? "TS offsets 1: every connection on one timestamp clock" : "TS offsets \(n) distinct"
     }
 
     /// wrk's own line: "Socket errors: connect 0, read 1, write 8, timeout 0".

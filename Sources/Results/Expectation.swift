@@ -2,7 +2,7 @@
 /// the set of values accepted there (lab-notes.md; where the kernel varied, every value it gave).
 ///
 /// Paths: `workloads.W.attempts`, `workloads.W.outcomes.KEY`, `workloads.W.local_ports`,
-/// `workloads.W.local_ports.count`, `workloads.W.rounds.N`, `workloads.W.socket_errors.CLASS`, `snapshots.AT.hosts.H.states.STATE`,
+/// `workloads.W.local_ports.count`, `workloads.W.ts_offsets`, `workloads.W.rounds.N`, `workloads.W.socket_errors.CLASS`, `snapshots.AT.hosts.H.states.STATE`,
 /// `snapshots.AT.hosts.H.listeners.PORT.recv_q|send_q|syn_recv`, `counters.H.NAME`. Absent counts are 0.
 public struct Expectation: Sendable, Equatable {
     public var path: String
@@ -101,6 +101,7 @@ extension RunResult {
             case ("outcomes", 4): return .number(w.count(p[3]))
             case ("local_ports", 3): return .list(w.localPorts)
             case ("local_ports", 4) where p[3] == "count": return .number(w.localPorts.count)
+            case ("ts_offsets", 3): return .number(w.timestampOffsets)
             case ("rounds", 4): return .number(w.rounds.first { $0.key == p[3] }?.count ?? 0)
             case ("socket_errors", 4) where WorkloadResult.socketErrorClasses.contains(p[3]):
                 return .number(w.socketErrors.first { $0.key == p[3] }?.count ?? 0)

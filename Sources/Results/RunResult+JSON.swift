@@ -42,6 +42,7 @@ private struct JSONForm: Encodable {
             if !wl.localPorts.isEmpty { try o.encode(wl.localPorts, forKey: Key("local_ports")) }
             if !wl.rounds.isEmpty { try encodeCounts(wl.rounds, into: &o, key: "rounds") }
             if !wl.socketErrors.isEmpty { try encodeCounts(wl.socketErrors, into: &o, key: "socket_errors") }
+            if wl.timestampOffsets > 0 { try o.encode(wl.timestampOffsets, forKey: Key("ts_offsets")) }
         }
         var s = c.nestedUnkeyedContainer(forKey: Key("snapshots"))
         for snap in r.snapshots {

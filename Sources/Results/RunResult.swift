@@ -50,10 +50,16 @@ public struct WorkloadResult: Sendable, Equatable {
     /// For `wrk`: its "Socket errors" line, keys connect, read, write and timeout in that
     /// order (extension of design.md).
     public var socketErrors: [Outcome]
+    /// Distinct TCP timestamp offsets among the successful connections that negotiated
+    /// timestamps (see ``distinctTimestampOffsets(_:)``); 0 when none did (extension of
+    /// design.md). It tells whether a host's connections look like one clock to a peer or
+    /// to PAWS behind a NAT (TS-3, lab-notes x1): 1 with `tcp_timestamps=2`, one per 4-tuple
+    /// on 6.18.
+    public var timestampOffsets: Int
 
     public init(
         name: String, attempts: Int, outcomes: [Outcome], latency: Latency? = nil, localPorts: [Int] = [],
-        rounds: [Outcome] = [], socketErrors: [Outcome] = []
+        rounds: [Outcome] = [], socketErrors: [Outcome] = [], timestampOffsets: Int = 0
     ) {
         self.name = name
         self.attempts = attempts
@@ -62,10 +68,30 @@ public struct WorkloadResult: Sendable, Equatable {
         self.localPorts = localPorts
         self.rounds = rounds
         self.socketErrors = socketErrors
+        self.timestampOffsets = timestampOffsets
     }
 
     /// wrk's error classes, in the order wrk prints them.
     public static let socketErrorClasses = ["connect", "read", "write", "timeout"]
+
+    /// How far apart (in timestamp clock ticks, ms on 6.x) two measured offsets may be and still
+    /// count as one. The kernel engine measures an offset as `TCP_TIMESTAMP` minus
+    /// CLOCK_MONOTONIC in ms, which is exact to about 1 ms; random 32-bit offsets fall this
+    /// close with a chance of about 2^-26 per pair.
+    public static let timestampOffsetTolerance: UInt32 = 16
+
+    /// The number of distinct offsets among `offsets` (32-bit, modular): offsets within
+    /// ``timestampOffsetTolerance`` of a neighbour on the circle of 2^32 count as one, so that
+    /// 0 and 2^32 - 1 (offset 0 measured a tick late or early) are one offset.
+    ///
+    /// - Complexity: O(n log n).
+    public static func distinctTimestampOffsets(_ offsets: [UInt32]) -> Int {
+        let sorted = offsets.sorted()
+        guard let first = sorted.first, let last = sorted.last else { return 0 }
+        var gaps = zip(sorted, sorted.dropFirst()).filter { $1 &- $0 > timestampOffsetTolerance }.count
+        if first &- last > timestampOffsetTolerance { gaps += 1 }  // across the wrap
+        return max(1, gaps)
+    }
 
     /// The count for one outcome key, 0 when absent.
     public func count(_ key: String) -> Int { outcomes.first { $0.key == key }?.count ?? 0 }

@@ -1740,6 +1740,74 @@ extension Catalogue {
             """#,
         ),
         (
+            "seed002-x1-ts-offset-per-4tuple",
+            #"""
+            # Lab-notes row x1, `bash seed-lab.sh x1_ts_offset_per_4tuple` (seeds 001/002/003 and the common
+            # wisdom since 4.11: "the timestamp offset is per host pair", so one host is one TS clock):
+            #   topo_bridge 1: client netns c1 10.77.0.11, server s 10.77.0.2 (br0), default port range.
+            #   Six `curl -s --http1.1 http://10.77.0.2/` 0.2 s apart, the SYNs captured with tcpdump on br0;
+            #   then the same with client tcp_timestamps=2.
+            # The lab flips one client's sysctl between the two halves; here two clients on the same bridge,
+            # one per setting, run the halves one after the other.
+            # TS-3: TSval = clock + offset. On 6.18.17+ the offset is the upper half of the 4-tuple's
+            # siphash (secure_tcp_seq_and_ts_off), so each source port has its own random offset: six SYNs,
+            # six offsets (tcpdump's max gap between consecutive TSvals was 2 838 430 373). With
+            # tcp_timestamps=2 there is no offset, and the TSvals step with the clock (about 210 ms).
+            # `ts_offsets` counts distinct offsets among a workload's connections: the simulator reads the
+            # socket's offset, the kernel engine getsockopt(TCP_TIMESTAMP) minus CLOCK_MONOTONIC (in ms).
+            # Why it matters (m1-m4): behind a NAT, two source ports of ONE client that land on the same
+            # NAT port present unrelated TSvals to the server's TIME_WAIT, and PAWS rejects the newer SYN.
+            twlab: 1
+            name: seed002-x1-ts-offset-per-4tuple
+            description: "lab-notes row x1: on 6.18 the TS offset is per 4-tuple (6 source ports, 6 offsets); tcp_timestamps=2 has none"
+            kernel: "6.18"
+            seed: 1
+            network: { delay: 0.05ms }        # veth pairs on one bridge (topo_bridge)
+            hosts:
+              c1:                             # netns c1, first half: tcp_timestamps=1 (the default)
+                address: 10.77.0.11
+              c2:                             # the second half: tcp_timestamps=2
+                address: 10.77.0.12
+                sysctl: { net.ipv4.tcp_timestamps: 2 }
+              s:
+                address: 10.77.0.2
+                listen:
+                  - port: 80
+                    backlog: 511
+                    http: { status: 404 }
+            workloads:
+              - name: ts1
+                from: c1
+                to: s:80
+                kind: curl
+                count: 6
+                interval: 200ms               # sleep 0.2
+                http: "1.1"
+              - name: ts2
+                after: ts1
+                from: c2
+                to: s:80
+                kind: curl
+                count: 6
+                interval: 200ms
+                http: "1.1"
+            observe:
+              - at: end
+            # RESULT exp=x1_ts_offset_per_4tuple ts1_syns=6 ts1_max_gap=gt5000 ts2_syns=6 ts2_max_gap=le5000
+            #        offset_scope=per-4-tuple   (x2; runs 1-5 also per-4-tuple)
+            expect:
+              workloads.ts1.outcomes.404: 6
+              workloads.ts2.outcomes.404: 6
+              workloads.ts1.ts_offsets: 6                       # ts1_max_gap=gt5000: a new offset per port
+              workloads.ts2.ts_offsets: 1                       # ts2_max_gap=le5000: the clock alone
+              # HTTP/1.1 without Connection: close: curl closes first, so the clients hold the TIME_WAITs.
+              snapshots.end.hosts.c1.states.TIME-WAIT: 6
+              snapshots.end.hosts.c2.states.TIME-WAIT: 6
+              snapshots.end.hosts.s.states.TIME-WAIT: 0
+
+            """#,
+        ),
+        (
             "seed004-k1-accept-never-abort0",
             #"""
             # Lab-notes row k1, `bash seed-lab.sh k1_accept_never_abort0`:

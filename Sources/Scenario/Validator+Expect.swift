@@ -97,7 +97,7 @@ extension Validator {
         switch p[0] {
         case "workloads":
             let forms =
-                "expected workloads.W.attempts, .outcomes.KEY, .local_ports, .local_ports.count, .rounds.N or .socket_errors.CLASS"
+                "expected workloads.W.attempts, .outcomes.KEY, .local_ports, .local_ports.count, .ts_offsets, .rounds.N or .socket_errors.CLASS"
             guard p.count >= 3 else { throw bad(forms) }
             guard let w = workloads.first(where: { $0.name == p[1] }) else {
                 throw bad(
@@ -124,6 +124,8 @@ extension Validator {
                     throw bad("local_ports is a list: write {equals: [...]}, or use local_ports.count")
                 }
             case ("local_ports", 4) where p[3] == "count":
+                try numeric()
+            case ("ts_offsets", 3):
                 try numeric()
             case ("rounds", 4):
                 try numeric()

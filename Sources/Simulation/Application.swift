@@ -167,12 +167,14 @@ final class HTTPServer: Application {
     }
 }
 
-/// Outcome counts, latencies and local ports of one workload.
+/// Outcome counts, latencies, local ports and timestamp offsets of one workload.
 struct Recorder {
     /// Outcome code -> count: HTTP status, 0 = connected, 1000 + errno, -1 = pending.
     var outcomes: [Int: Int] = [:]
     var latencies: [Nanos] = []
     var ports = PortSet()
+    /// The distinct TS offsets of connections that negotiated timestamps.
+    var tsOffsets = Set<UInt32>()
     var rounds: [Int: Int] = [:]
     var attempts = 0
 
@@ -183,6 +185,12 @@ struct Recorder {
     static func code(_ e: Errno) -> Int { 1000 + Int(e.rawValue) }
 
     mutating func record(_ code: Int) { outcomes[code, default: 0] += 1 }
+
+    /// Notes a successful connection's local port and timestamp offset.
+    mutating func note(_ h: SocketHandle, on stack: HostStack) {
+        if let p = stack.localPort(h) { ports.insert(p) }
+        if let o = stack.timestampOffset(h) { tsOffsets.insert(o) }
+    }
 
     static func name(_ code: Int) -> String {
         switch code {

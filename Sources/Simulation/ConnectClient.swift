@@ -168,7 +168,7 @@ final class ConnectClient: Workload, Application {
         let h = slot.handle
         recorder.record(Recorder.connected)
         recorder.latencies.append((slot.connectedAt ?? io.now) - slot.startedAt)
-        if let p = stack.localPort(h) { recorder.ports.insert(p) }
+        recorder.note(h, on: stack)
         roundSuccesses += 1
         slots[s]!.established = true
         if let r = c.request {

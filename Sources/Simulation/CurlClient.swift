@@ -62,7 +62,7 @@ final class CurlClient: Workload, Application {
             gotResponse = true
             recorder.record(Int(e.message.arg))
             recorder.latencies.append(io.now - startedAt)
-            if let p = stack.localPort(h) { recorder.ports.insert(p) }
+            recorder.note(h, on: stack)
             if curl.reuseConnection && done + 1 < curl.count && !curl.request.asksServerToClose {
                 // The next URL on the same connection.
                 done += 1

@@ -96,7 +96,7 @@ final class RateClient: Workload, Application {
             guard e.message.kind == HTTPMessage.responseKind else { return }
             recorder.record(Int(e.message.arg))
             recorder.latencies.append(io.now - startedAt[s])
-            if let p = stack.localPort(e.socket) { recorder.ports.insert(p) }
+            recorder.note(e.socket, on: stack)
             stack.close(e.socket, linger0: r.close == .linger0, now: io.now, out: &io.fx)
             end(s, io: &io)
         case .eof:

@@ -401,7 +401,8 @@ struct Simulator {
                 rounds: (w.spec.kind.isConnect && rec.rounds.values.reduce(0, +) > 1) ? rounds : [],
                 socketErrors: (w as? WrkClient).map { wrk in
                     zip(WorkloadResult.socketErrorClasses, wrk.errors).map { Outcome($0, $1) }
-                } ?? [])
+                } ?? [],
+                timestampOffsets: WorkloadResult.distinctTimestampOffsets(Array(rec.tsOffsets)))
         }
         let snaps = scenario.observe.compactMap { snapshots[$0.label] }
         let counters = scenario.hosts.indices.map { h in

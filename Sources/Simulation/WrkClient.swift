@@ -184,7 +184,7 @@ final class WrkClient: Workload, Application {
             responses += 1
             recorder.attempts += 1
             recorder.record(Int(e.message.arg))
-            if let p = stack.localPort(e.socket) { recorder.ports.insert(p) }
+            recorder.note(e.socket, on: stack)
             if io.now - t0 >= wrk.timeout { errors[3] += 1 } else { recorder.latencies.append(io.now - t0) }
             sentAt[c] = nil
             if wrk.request.asksServerToClose {

@@ -132,8 +132,10 @@ import Testing
         let events = agent.events(until: .finished(workload: "c"))
         #expect(
             events == [
-                .attempt(workload: "c", outcome: "ECONNREFUSED", latencyMs: nil, localPort: nil),
-                .attempt(workload: "c", outcome: "ECONNREFUSED", latencyMs: nil, localPort: nil),
+                .attempt(
+                    workload: "c", outcome: "ECONNREFUSED", latencyMs: nil, localPort: nil, tsOffset: nil),
+                .attempt(
+                    workload: "c", outcome: "ECONNREFUSED", latencyMs: nil, localPort: nil, tsOffset: nil),
                 .finished(workload: "c"),
             ])
         #expect(agent.stop() == 0)
@@ -152,7 +154,8 @@ import Testing
         agent.send(.start(workload: "w"))
         #expect(
             agent.events(until: .finished(workload: "w")) == [
-                .attempt(workload: "w", outcome: "ECONNREFUSED", latencyMs: nil, localPort: nil),
+                .attempt(
+                    workload: "w", outcome: "ECONNREFUSED", latencyMs: nil, localPort: nil, tsOffset: nil),
                 .finished(workload: "w"),
             ])
         #expect(agent.stop() == 0)
@@ -193,7 +196,7 @@ import Testing
         let events = agent.events(until: .finished(workload: "f"))
         let kinds = events.map { e -> String in
             switch e {
-            case .attempt(_, let o, _, _): o
+            case .attempt(_, let o, _, _, _): o
             case .round(_, let n): "round \(n)"
             case .finished: "finished"
             default: "other"
@@ -500,7 +503,7 @@ struct AgentTestAttempt {
     var latencyMs: Double?
     var port: Int?
     init?(_ e: AgentEvent) {
-        guard case .attempt(_, let o, let l, let p) = e else { return nil }
+        guard case .attempt(_, let o, let l, let p, _) = e else { return nil }
         outcome = o
         latencyMs = l
         port = p

@@ -406,6 +406,15 @@ import Testing
             "t.yaml:19:3: expect: 'workloads.burst.attempts': {equals: [...]} only fits workloads.W.local_ports, a list"
         ),
         (
+            "expect ts_offsets as a list",
+            base(line: 18, "expect:\n  workloads.burst.ts_offsets: {equals: [1]}"),
+            "t.yaml:19:3: expect: 'workloads.burst.ts_offsets': {equals: [...]} only fits workloads.W.local_ports, a list"
+        ),
+        (
+            "expect ts_offsets with a key", base(line: 18, "expect:\n  workloads.burst.ts_offsets.count: 1"),
+            "t.yaml:19:3: expect: 'workloads.burst.ts_offsets.count': expected workloads.W.attempts, .outcomes.KEY, .local_ports, .local_ports.count, .ts_offsets, .rounds.N or .socket_errors.CLASS"
+        ),
+        (
             "expect min above max", base(line: 18, "expect:\n  workloads.burst.attempts: {min: 5, max: 4}"),
             "t.yaml:19:43: expect: workloads.burst.attempts: min 5 is above max 4"
         ),

@@ -37,6 +37,28 @@ import Testing
         #expect(r.snapshot("end")?.host("s")?.count("TIME-WAIT") == 7)
     }
 
+    // Lab-notes x1 (TS-3): six connections from six source ports show six TS offsets on 6.18
+    // (per 4-tuple), one on 6.12 and 5.4 (per host pair), and one with tcp_timestamps=2.
+    @Test(arguments: [("6.18", 6), ("6.12", 1), ("5.4", 1)])
+    func x1TimestampOffsetsPerProfile(kernel: String, offsets: Int) throws {
+        let s = try ScenarioLoader.load("seed002-x1-ts-offset-per-4tuple", overrides: ["kernel=\(kernel)"])
+        let r = try SimulatorEngine().run(s)
+        #expect(r.workload("ts1")?.count("404") == 6)
+        #expect(r.workload("ts1")?.localPorts.count == 6)
+        #expect(r.workload("ts1")?.timestampOffsets == offsets)
+        #expect(r.workload("ts2")?.timestampOffsets == 1)
+        #expect(r.value(at: "workloads.ts1.ts_offsets") == .number(offsets))
+    }
+
+    // Without timestamps a connection has no offset to count, and the key is left out.
+    @Test func noTimestampsNoOffsets() throws {
+        let s = try ScenarioLoader.load(
+            "seed002-x1-ts-offset-per-4tuple", overrides: ["hosts.s.sysctl.net.ipv4.tcp_timestamps=0"])
+        let r = try SimulatorEngine().run(s)
+        #expect(r.workload("ts1")?.timestampOffsets == 0)
+        #expect(!r.jsonText().contains("ts_offsets"))
+    }
+
     // TR-3 / NAT-4 on 2.6.32 (seeds 002/003): behind one NAT, tcp_tw_recycle's per-peer cache
     // holds c1's TSval (20 days of jiffies); c2's SYNs (3 days) are dropped silently until the
     // entry is 60 s old: 6 curls time out, the 4 after that are served, PAWSPassive counts
