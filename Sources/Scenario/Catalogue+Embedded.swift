@@ -1204,6 +1204,13 @@ extension Catalogue {
               # One rerun in 15 (and one kernel-engine run in 17) lost a request to the gateway's conntrack
               # (insert_failed=8, all 7 NAT ports held), as lab m2 run 2 did.
               workloads.requests.outcomes.404: [19, 20]            # ok=20 fail=0
+              # A request the gateway lost (conntrack insert_failed, above) ends in curl's --max-time:
+              workloads.requests.outcomes.ETIMEDOUT: [0, 1]
+              counters.s.TcpPassiveOpens: [19, 20]
+              counters.s.TcpExtTW: [19, 20]
+              # x1: every curl leaves from a new source port, so each connection has its own TS offset:
+              # one client behind the NAT looks like 20 clocks to the server (19 if a request was lost).
+              workloads.requests.ts_offsets: [19, 20]
               # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
               # The kernel engine's runs here (15-17 each) gave 3-15, with the 2 jiffies fast retry each time.
               counters.s.TcpExtPAWSTimewait: {min: 3, max: 16}    # server_paws_timewait
@@ -1280,6 +1287,14 @@ extension Catalogue {
               # m2 run 2 lost one request to the gateway's conntrack (insert_failed=8), not to PAWS.
               workloads.c1.outcomes.404: [9, 10]
               workloads.c2.outcomes.404: [9, 10]
+              # A request the gateway lost (conntrack insert_failed, above) ends in curl's --max-time:
+              workloads.c1.outcomes.ETIMEDOUT: [0, 1]
+              workloads.c2.outcomes.ETIMEDOUT: [0, 1]
+              # x1: one TS offset per connection (per 4-tuple), 10 clocks per client.
+              workloads.c1.ts_offsets: [9, 10]
+              workloads.c2.ts_offsets: [9, 10]
+              counters.s.TcpPassiveOpens: [19, 20]
+              counters.s.TcpExtTW: [19, 20]
               # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
               # The kernel engine's runs here (15-17 each) gave 3-15, with the 2 jiffies fast retry each time.
               counters.s.TcpExtPAWSTimewait: {min: 3, max: 16}    # server_paws_timewait
@@ -1357,6 +1372,14 @@ extension Catalogue {
               # m2 run 2 lost one request to the gateway's conntrack (insert_failed=8), not to PAWS.
               workloads.c1.outcomes.404: [9, 10]
               workloads.c2.outcomes.404: [9, 10]
+              # A request the gateway lost (conntrack insert_failed, above) ends in curl's --max-time:
+              workloads.c1.outcomes.ETIMEDOUT: [0, 1]
+              workloads.c2.outcomes.ETIMEDOUT: [0, 1]
+              # x1: one TS offset per connection (per 4-tuple), 10 clocks per client.
+              workloads.c1.ts_offsets: [9, 10]
+              workloads.c2.ts_offsets: [9, 10]
+              counters.s.TcpPassiveOpens: [19, 20]
+              counters.s.TcpExtTW: [19, 20]
               # PAWS rejects at the server's TIME_WAIT: 3-12 over the 21 m1-m3 runs (m1: 5, 4, 8, 9, 8, 6, 11).
               # The kernel engine's runs here (15-17 each) gave 3-15, with the 2 jiffies fast retry each time.
               counters.s.TcpExtPAWSTimewait: {min: 3, max: 16}    # server_paws_timewait
@@ -1437,6 +1460,9 @@ extension Catalogue {
             expect:
               workloads.c1.outcomes.404: 10
               workloads.c2.outcomes.404: 10
+              # x1: without an offset every connection of a client runs on that client's one clock.
+              workloads.c1.ts_offsets: 1
+              workloads.c2.ts_offsets: 1
               counters.s.TcpExtPAWSTimewait: 0                    # server_paws_timewait=0
               counters.s.TcpExtPAWSEstab: 0
               # 0 in the lab's runs; 1 in 1 of 15 reruns and 2 of 17 kernel-engine runs, each a SYN the
