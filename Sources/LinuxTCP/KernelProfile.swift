@@ -285,11 +285,12 @@ public struct KernelProfile: Sendable {
         ("net.ipv4.tcp_tw_reuse_delay", "6.14", nil),
     ]
 
-    /// Values that became valid later: `tcp_syncookies=2` (~3.12), `tcp_timestamps=2` (4.10),
-    /// `tcp_tw_reuse=2` (4.18).
+    /// Values whose meaning came later: `tcp_syncookies=2` (~3.12) and `tcp_tw_reuse=2` (4.18).
+    /// Older kernels took any nonzero value as "on", which is not what a scenario writing 2
+    /// means, so these are errors. `tcp_timestamps=2` is not: before 4.10 a nonzero value
+    /// meant "on, without offset" (TS-1), exactly what 2 means since.
     static let sysctlValueSince: [(name: String, value: String, since: String)] = [
         ("net.ipv4.tcp_syncookies", "2", "3.12"),
-        ("net.ipv4.tcp_timestamps", "2", "4.10"),
         ("net.ipv4.tcp_tw_reuse", "2", "4.18"),
     ]
 

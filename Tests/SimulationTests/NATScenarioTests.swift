@@ -38,8 +38,9 @@ import Testing
     }
 
     // Lab-notes x1 (TS-3): six connections from six source ports show six TS offsets on 6.18
-    // (per 4-tuple), one on 6.12 and 5.4 (per host pair), and one with tcp_timestamps=2.
-    @Test(arguments: [("6.18", 6), ("6.12", 1), ("5.4", 1)])
+    // (per 4-tuple), one on 6.12 and 5.4 (per host pair) and on 4.9 and 2.6.32 (no offset, and
+    // tcp_timestamps=2 valid as "on" there, TS-1), and one with tcp_timestamps=2.
+    @Test(arguments: [("6.18", 6), ("6.12", 1), ("5.4", 1), ("4.9", 1), ("2.6.32", 1)])
     func x1TimestampOffsetsPerProfile(kernel: String, offsets: Int) throws {
         let s = try ScenarioLoader.load("seed002-x1-ts-offset-per-4tuple", overrides: ["kernel=\(kernel)"])
         let r = try SimulatorEngine().run(s)
