@@ -74,7 +74,9 @@ let package = Package(
             name: "SimulationTests", dependencies: ["Simulation", "Scenario", "Results", "LinuxTCP"]),
         .testTarget(
             name: "ReportTests",
-            dependencies: ["Report", "Results", "Scenario", "HostInspect", "TestSupport"],
+            dependencies: [
+                "Report", "Results", "Scenario", "HostInspect", "TestSupport", "Simulation", "LinuxTCP",
+            ],
             exclude: ["Snapshots"]),
         .testTarget(name: "HostInspectTests", dependencies: ["HostInspect", "TestSupport"]),
         .testTarget(name: "AdvisorTests", dependencies: ["Advisor", "HostInspect", "Report", "TestSupport"]),

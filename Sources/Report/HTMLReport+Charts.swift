@@ -22,6 +22,34 @@ extension HTMLReport {
     struct Limit {
         var value: Double
         var label: String
+        /// A shorter label for a small chart, when `label` is too long for one.
+        var brief: String? = nil
+    }
+
+    /// What a chart shows, to pick charts by kind (a kernel sweep leaves the counters out).
+    enum Kind {
+        case outcomes, states, ports, listener, counters
+    }
+
+    /// Axes shared by the same chart in several panels (small multiples), so that they compare
+    /// by eye: each chart's axes reach at least these values, whatever its own data.
+    struct Scale {
+        /// The latest time on any of the charts, in seconds.
+        var xMax: Double
+        /// The largest value on any of the charts: a limit line is drawn when this reaches a
+        /// tenth of it, on every chart alike.
+        var dataMax: Double
+        /// The largest value or drawn limit on any of the charts.
+        var yMax: Double
+
+        /// The scale that fits every chart in `charts`, with the time axis up to `xMax`.
+        init(fitting charts: [Chart], xMax: Double) {
+            self.xMax = xMax
+            dataMax = charts.flatMap(\.lines).flatMap(\.points).map(\.y).max() ?? 0
+            let threshold = max(dataMax, 1) * 10
+            let limits = charts.flatMap(\.limits).map(\.value).filter { $0 <= threshold }
+            yMax = max(dataMax, limits.max() ?? 0)
+        }
     }
 
     /// One chart: x is always time in seconds.
@@ -32,17 +60,32 @@ extension HTMLReport {
         var limits: [Limit] = []
         /// More words for the caption, after the title.
         var note: String = ""
+        var kind: Kind
+        /// Drawn small, as one of several panels side by side: a smaller drawing with fewer
+        /// ticks, the caption without its note, limits with their brief label.
+        var small = false
+        /// Axes shared with the same chart in other panels.
+        var scale: Scale? = nil
     }
 
     static let paletteSize = 10
 
-    // Geometry of every chart, in SVG user units.
-    private static let width = 900.0
-    private static let height = 300.0
-    private static let left = 64.0
-    private static let right = 24.0
-    private static let top = 20.0
-    private static let bottom = 48.0
+    /// The size of a chart and its margins, in SVG user units, and how many ticks to aim for.
+    private struct Geometry {
+        var width: Double
+        var height: Double
+        var left: Double
+        var right: Double
+        var top: Double
+        var bottom: Double
+        var xTicks: Int
+        var yTicks: Int
+    }
+
+    private static let fullSize = Geometry(
+        width: 900, height: 300, left: 64, right: 24, top: 20, bottom: 48, xTicks: 8, yTicks: 5)
+    private static let smallSize = Geometry(
+        width: 440, height: 260, left: 58, right: 14, top: 18, bottom: 46, xTicks: 5, yTicks: 4)
 
     /// The points of `values` against `time`, for as many samples as both have.
     static func points(_ time: [Double], _ values: [Int]) -> [(x: Double, y: Double)] {
@@ -54,16 +97,19 @@ extension HTMLReport {
     /// - Complexity: O(n) in the number of points.
     static func figure(_ chart: Chart, id: String) -> String {
         var chart = chart
-        let dataMax = chart.lines.flatMap(\.points).map(\.y).max() ?? 0
+        let g = chart.small ? smallSize : fullSize
+        let (width, height, left, right, top, bottom) = (g.width, g.height, g.left, g.right, g.top, g.bottom)
+        let dataMax = max(chart.lines.flatMap(\.points).map(\.y).max() ?? 0, chart.scale?.dataMax ?? 0)
         // A limit far above the data (28232 ports against a few sockets) would flatten every
         // line; it is drawn only when the data reaches a tenth of it.
         chart.limits = chart.limits.filter { $0.value <= max(dataMax, 1) * 10 }
         let allPoints = chart.lines.flatMap(\.points)
         let xMin = min(0, allPoints.map(\.x).min() ?? 0)
-        let xMaxData = max(allPoints.map(\.x).max() ?? 1, xMin + 1e-9)
-        let xAxis = Axis(from: xMin, upTo: xMaxData, targetTicks: 8, integral: false)
-        let yMaxData = max(allPoints.map(\.y).max() ?? 0, chart.limits.map(\.value).max() ?? 0)
-        let yAxis = Axis(from: 0, upTo: max(yMaxData * 1.05, 1), targetTicks: 5, integral: true)
+        let xMaxData = max(allPoints.map(\.x).max() ?? 1, chart.scale?.xMax ?? 0, xMin + 1e-9)
+        let xAxis = Axis(from: xMin, upTo: xMaxData, targetTicks: g.xTicks, integral: false)
+        let yMaxData = max(
+            allPoints.map(\.y).max() ?? 0, chart.limits.map(\.value).max() ?? 0, chart.scale?.yMax ?? 0)
+        let yAxis = Axis(from: 0, upTo: max(yMaxData * 1.05, 1), targetTicks: g.yTicks, integral: true)
 
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
@@ -110,7 +156,8 @@ extension HTMLReport {
             for limit in chart.limits {
                 svg += svgLine(left, py(limit.value), width - right, py(limit.value), class: "limit")
                 svg += svgText(
-                    escape(limit.label), width - right - 4, py(limit.value) - 5, anchor: "end",
+                    escape(chart.small ? limit.brief ?? limit.label : limit.label), width - right - 4,
+                    py(limit.value) - 5, anchor: "end",
                     class: "limit-label")
             }
             svg += "</g>\n"
@@ -131,7 +178,7 @@ extension HTMLReport {
         }
         svg += "</g>\n</svg>\n"
 
-        let note = chart.note.isEmpty ? "" : " " + escape(chart.note)
+        let note = chart.note.isEmpty || chart.small ? "" : " " + escape(chart.note)
         var html = "<figure class=\"chart\" id=\"\(id)\" data-series=\"\(chart.lines.count)\">\n"
         html += "<figcaption><strong>\(escape(chart.title)).</strong>\(note)</figcaption>\n"
         html += svg + legend(chart.lines) + "</figure>\n"

@@ -4,12 +4,18 @@ import Scenario
 /// The scenario in words: the network, each host with the sysctls it sets and what it listens
 /// on, each workload as a sentence, and what was observed.
 extension HTMLReport {
-    static func scenarioSection(_ scenario: Scenario) -> String {
+    /// With `everyProfile` (a kernel sweep) the profile is the one the scenario names, and the
+    /// section says that every profile was simulated.
+    static func scenarioSection(_ scenario: Scenario, everyProfile: Bool = false) -> String {
         var html = "<section id=\"scenario\">\n<h2>Scenario</h2>\n"
         if !scenario.description.isEmpty {
             html += "<p class=\"description\">\(escape(scenario.description))</p>\n"
         }
-        var setting = "Simulator kernel profile \(escape(scenario.kernel.name)), seed \(scenario.seed); "
+        var setting =
+            everyProfile
+            ? "Written for kernel profile \(escape(scenario.kernel.name)), simulated on every profile"
+            : "Simulator kernel profile \(escape(scenario.kernel.name))"
+        setting += ", seed \(scenario.seed); "
         setting += "one-way delay \(escape(formatDuration(scenario.network.delay))) between hosts"
         if scenario.network.loss > 0 {
             setting += ", \(number(scenario.network.loss * 100, decimals: 3))% of segments lost"

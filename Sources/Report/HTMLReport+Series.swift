@@ -73,8 +73,8 @@ extension HTMLReport {
                 Chart(
                     title: "Outcomes of \(name) over time", yLabel: unit, lines: chartLines,
                     note:
-                        "Each point counts the attempts that ended in the interval up to that sample\(interval)."
-                ))
+                        "Each point counts the attempts that ended in the interval up to that sample\(interval).",
+                    kind: .outcomes))
         }
 
         // Per host.
@@ -110,7 +110,8 @@ extension HTMLReport {
                         limits: isClient ? portLimits : [],
                         note: "Counted as ss counts them, at each sample\(interval)."
                             + (isClient
-                                ? " The grey dashed line is the ephemeral ports this host can use." : "")))
+                                ? " The grey dashed line is the ephemeral ports this host can use." : ""),
+                        kind: .states))
             }
 
             // Ports per destination.
@@ -131,7 +132,7 @@ extension HTMLReport {
                         limits: portLimits,
                         note:
                             "Local ports held (connected or in TIME-WAIT) towards each destination address and port,"
-                            + " the unit in which ports run out (EP-6)\(interval)."))
+                            + " the unit in which ports run out (EP-6)\(interval).", kind: .ports))
             }
 
             // Listener queues.
@@ -171,7 +172,7 @@ extension HTMLReport {
                         ],
                         note:
                             "Recv-Q is the accept queue (children waiting for accept()), SYN-RECV the requests"
-                            + " waiting for the handshake's last ACK\(interval)."))
+                            + " waiting for the handshake's last ACK\(interval).", kind: .listener))
             }
 
             // Counters that moved.
@@ -190,7 +191,7 @@ extension HTMLReport {
                         title: "Counters on \(host) that moved", yLabel: "count per interval", lines: lines,
                         note:
                             "nstat names; each point is the counter's change over the interval up to that sample"
-                            + "\(interval)."))
+                            + "\(interval).", kind: .counters))
             }
         }
         return charts
@@ -247,7 +248,7 @@ extension HTMLReport {
             usablePorts(host) == size
             ? "ports in the range: \(size)"
             : "ports in the range: \(size) (one connect() scans \(size - 1): a fill may stop there, EP-1)"
-        return Limit(value: Double(size), label: label)
+        return Limit(value: Double(size), label: label, brief: "ports in the range: \(size)")
     }
 
     /// ", sampled every 1s" from the scenario, or from the samples themselves.

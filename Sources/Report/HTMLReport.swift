@@ -34,11 +34,14 @@ public enum HTMLReport {
 
     // MARK: - Page
 
-    static func page(title: String, body: String) -> String {
+    /// The page around `body`; `extraCSS` follows the shared style sheet, `bodyClass` lets it
+    /// apply to one kind of page only.
+    static func page(title: String, body: String, extraCSS: String = "", bodyClass: String? = nil) -> String {
         var html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         html += "<meta name=\"color-scheme\" content=\"light dark\">\n"
-        html += "<title>\(escape(title))</title>\n<style>\n\(css)</style>\n</head>\n<body>\n"
+        html += "<title>\(escape(title))</title>\n<style>\n\(css)\(extraCSS)</style>\n</head>\n"
+        html += "<body\(bodyClass.map { " class=\"\($0)\"" } ?? "")>\n"
         html += body
         html +=
             "<footer>Made by twlab. This page is self-contained: no scripts, nothing loaded from elsewhere.</footer>\n"

@@ -1,4 +1,5 @@
 import Results
+import Scenario
 
 /// One scenario run on every kernel profile (`twlab run NAME --kernel all`), as one table: a
 /// row per profile, a column per workload's outcomes, then every end-snapshot state count and
@@ -10,9 +11,13 @@ public enum KernelSweepReport {
     public struct Row: Sendable {
         public var kernel: String
         public var outcome: Result<RunResult, SweepError>
-        public init(kernel: String, outcome: Result<RunResult, SweepError>) {
+        /// The scenario as loaded for this profile (its sysctls are the profile's defaults where
+        /// the file sets none): the HTML page draws its port range and listen queue limits.
+        public var scenario: Scenario?
+        public init(kernel: String, outcome: Result<RunResult, SweepError>, scenario: Scenario? = nil) {
             self.kernel = kernel
             self.outcome = outcome
+            self.scenario = scenario
         }
     }
 
@@ -24,29 +29,12 @@ public enum KernelSweepReport {
 
     public static func render(scenario: String, rows: [Row]) -> String {
         var out = "\(scenario) on every kernel profile (simulator)\n\n"
-        let results = rows.compactMap { try? $0.outcome.get() }
-        let workloads = results.first?.workloads.map(\.name) ?? []
-        // Columns beyond the outcomes: values that vary between profiles.
-        var keys: [String] = []
-        var constant: [(String, String)] = []
-        let all = results.map { Self.values(of: $0) }
-        for key in orderedKeys(results) {
-            let values = all.map { $0[key] ?? "0" }
-            if Set(values).count > 1 {
-                keys.append(key)
-            } else if let v = values.first {
-                constant.append((key, v))
-            }
-        }
-        var grid: [[String]] = [["kernel"] + workloads + keys]
+        let columns = Columns(rows)
+        var grid: [[String]] = [["kernel"] + columns.workloads + columns.varying]
         for row in rows {
             switch row.outcome {
-            case .success(let r):
-                let v = Self.values(of: r)
-                grid.append(
-                    [row.kernel] + r.workloads.map(outcomeText) + keys.map { v[$0] ?? "0" })
-            case .failure:
-                grid.append([row.kernel, "not run (below)"])
+            case .success(let r): grid.append([row.kernel] + columns.cells(r))
+            case .failure: grid.append([row.kernel, "not run (below)"])
             }
         }
         for line in table(grid) { out += "  " + line + "\n" }
@@ -55,11 +43,53 @@ public enum KernelSweepReport {
             return "  \(row.kernel): \(e.message)\n"
         }
         if !notRun.isEmpty { out += "\nnot run:\n" + notRun.joined() }
-        if !constant.isEmpty {
+        if !columns.constant.isEmpty {
             out += "\nthe same on every profile that ran:\n"
-            for (k, v) in constant { out += "  \(k) \(v)\n" }
+            for c in columns.constant { out += "  \(c.key) \(c.value)\n" }
         }
         return out
+    }
+
+    /// The columns of a sweep's table, for the terminal and the HTML page alike: each
+    /// workload's outcomes, then the end-snapshot states and counters whose value differs
+    /// between the profiles that ran. The keys whose value is the same on all of them are
+    /// listed once, with that value.
+    public struct Columns: Sendable, Equatable {
+        /// A key that does not vary, and its value on every profile that ran.
+        public struct Constant: Sendable, Equatable {
+            public var key: String
+            public var value: String
+        }
+
+        /// The workloads, in scenario order (one outcome column each).
+        public var workloads: [String]
+        /// "server TIME-WAIT", "server TcpExtTW": states before counters, hosts in scenario order.
+        public var varying: [String]
+        public var constant: [Constant]
+
+        /// - Complexity: O(p·k) for p profiles and k keys.
+        public init(_ rows: [Row]) {
+            let results = rows.compactMap { try? $0.outcome.get() }
+            workloads = results.first?.workloads.map(\.name) ?? []
+            varying = []
+            constant = []
+            let all = results.map { KernelSweepReport.values(of: $0) }
+            for key in KernelSweepReport.orderedKeys(results) {
+                let values = all.map { $0[key] ?? "0" }
+                if Set(values).count > 1 {
+                    varying.append(key)
+                } else if let v = values.first {
+                    constant.append(Constant(key: key, value: v))
+                }
+            }
+        }
+
+        /// A profile's cells after its kernel: the outcomes of each workload ("11 404, 9
+        /// EADDRNOTAVAIL"), then the value of each varying key ("0" when absent).
+        public func cells(_ r: RunResult) -> [String] {
+            let v = KernelSweepReport.values(of: r)
+            return r.workloads.map(KernelSweepReport.outcomeText) + varying.map { v[$0] ?? "0" }
+        }
     }
 
     /// Whether the profiles that ran disagree on any outcome, end state or counter.

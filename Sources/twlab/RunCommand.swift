@@ -121,10 +121,10 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// `--kernel all`: the scenario on every profile, one table (or a JSON array of results).
+    /// `--kernel all`: the scenario on every profile, one table (or a JSON array of results);
+    /// with `--html`, also a page with one panel of charts per profile.
     func sweep() throws {
         if check { throw CommandFailure.bad("--check applies to one kernel profile, not to --kernel all") }
-        if html != nil { throw CommandFailure.bad("--html is not available with --kernel all yet") }
         let base =
             overrides + (seed.map { ["seed=\($0)"] } ?? []) + (sample.map { ["sample_every=\($0)"] } ?? [])
         let (name, rows) = KernelSweep.rows(self.scenario, overrides: base)
@@ -153,5 +153,29 @@ struct RunCommand: ParsableCommand {
         } else {
             print(KernelSweepReport.render(scenario: name, rows: rows), terminator: "")
         }
+        if let path = html { try sweepPage(rows, overrides: base, to: path) }
+    }
+
+    /// The `--kernel all` page. Charts need a time series: when neither the scenario nor
+    /// `--sample` asks for one, the profiles run again sampled at an interval chosen from how
+    /// long the first runs lasted (sampling changes nothing else, so the table and the JSON
+    /// stay those of the runs as asked for).
+    func sweepPage(_ rows: [KernelSweepReport.Row], overrides: [String], to path: String) throws {
+        var rows = rows
+        let sampled = rows.contains { $0.scenario?.sampleEvery != nil }
+        if !sampled {
+            rows =
+                KernelSweep.rows(
+                    self.scenario, overrides: overrides, sampleEvery: HTMLReport.defaultSampleInterval(rows)
+                ).rows
+        }
+        // The scenario as written for the header, or else the newest profile's that loaded.
+        guard
+            let written = (try? ScenarioLoader.load(self.scenario, overrides: overrides))
+                ?? rows.last(where: { $0.scenario != nil })?.scenario
+        else { return }
+        try HTMLFile.write(
+            HTMLReport.renderKernelSweep(scenario: written, rows: rows, sampleIntervalChosen: !sampled),
+            to: path)
     }
 }

@@ -66,6 +66,39 @@ struct HTMLBrowserTests {
         #expect(png.idatBytes > 4 * (try Chromium.blankPage(chromium, in: dir)).idatBytes)
     }
 
+    /// `--kernel all --html`: one panel per profile that ran, side by side, each with its charts.
+    @Test(.enabled(if: Chromium.path != nil, "chromium is not on PATH (apt-get install -y chromium)"))
+    func kernelSweepLoadsWithPanels() throws {
+        let chromium = try #require(Chromium.path)
+        let dir = try Chromium.workDirectory("sweep")
+        let page = dir.appendingPathComponent("sweep.html")
+        try Data(SweepFixtures.html("seed002-nat-tw-recycle-on-2.6.32").utf8).write(to: page)
+
+        let dom = try Chromium.dumpDOM(chromium, page, in: dir)
+        #expect(dom.contains("<h1>seed002-nat-tw-recycle-on-2.6.32</h1>"))
+        #expect(
+            SweepFixtures.panels(dom).map { SweepFixtures.kernels($0) } == [
+                ["2.6.32"], ["3.10"], ["4.4"], ["4.9"],
+            ])
+        Chromium.expectCharts(
+            dom, Array(repeating: SweepFixtures.recyclePanelSeries, count: 4).flatMap { $0 })
+        #expect(dom.contains("<ul class=\"not-run\">"))
+
+        let shot = dir.appendingPathComponent("sweep.png")
+        let png = try Chromium.screenshot(chromium, page, to: shot, in: dir)
+        let blank = try Chromium.blankPage(chromium, in: dir)
+        #expect(png.width == 1200 && png.height == 2000, "screenshot is \(png.width)x\(png.height)")
+        #expect(
+            png.idatBytes > 4 * blank.idatBytes,
+            "sweep \(png.idatBytes) B of IDAT, blank \(blank.idatBytes) B")
+        let darkShot = dir.appendingPathComponent("sweep-dark.png")
+        let dark = try Chromium.screenshot(chromium, page, to: darkShot, in: dir, dark: true)
+        #expect(dark.idatBytes > 4 * blank.idatBytes)
+        #expect(
+            try Data(contentsOf: shot) != Data(contentsOf: darkShot), "dark theme looks like the light one")
+        print("HTML sweep screenshots: \(shot.path), \(darkShot.path)")
+    }
+
     /// A seed scenario end to end, once `twlab run` has `--html` (skipped before).
     @Test(
         .enabled(if: Chromium.path != nil && Twlab.binary != nil, "needs chromium on PATH and a built twlab"))
