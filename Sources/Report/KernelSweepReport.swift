@@ -106,9 +106,13 @@ public enum KernelSweepReport {
         return sorted.map { o in "\(o.count) \(o.key)" }.joined(separator: ", ")
     }
 
-    /// End-snapshot states ("server TIME-WAIT") and counters ("server TcpExtTW") of a result.
+    /// Each workload's timestamp offsets ("c1 TS offsets", TS-3: they change with the version),
+    /// end-snapshot states ("server TIME-WAIT") and counters ("server TcpExtTW") of a result.
     static func values(of r: RunResult) -> [String: String] {
         var v: [String: String] = [:]
+        for w in r.workloads where w.timestampOffsets > 0 {
+            v["\(w.name) \(timestampOffsetsKey)"] = String(w.timestampOffsets)
+        }
         if let snap = r.snapshots.last {
             for h in snap.hosts {
                 for s in h.states where s.key != "LISTEN" { v["\(h.host) \(s.key)"] = String(s.count) }
@@ -120,12 +124,20 @@ public enum KernelSweepReport {
         return v
     }
 
-    /// Keys in a stable order: states before counters, hosts in scenario order.
+    static let timestampOffsetsKey = "TS offsets"
+
+    /// Keys in a stable order: workloads' TS offsets, then states, then counters; workloads
+    /// and hosts in scenario order.
     static func orderedKeys(_ results: [RunResult]) -> [String] {
         var seen = Set<String>()
+        var offsets: [String] = []
         var states: [String] = []
         var counters: [String] = []
         for r in results {
+            for w in r.workloads where w.timestampOffsets > 0 {
+                let k = "\(w.name) \(timestampOffsetsKey)"
+                if seen.insert(k).inserted { offsets.append(k) }
+            }
             for h in r.snapshots.last?.hosts ?? [] {
                 for s in h.states where s.key != "LISTEN" {
                     let k = "\(h.host) \(s.key)"
@@ -139,6 +151,6 @@ public enum KernelSweepReport {
                 }
             }
         }
-        return states + counters
+        return offsets + states + counters
     }
 }

@@ -56,18 +56,19 @@ struct CommandLineTests {
     }
 
     /// `--kernel all`: one row per profile; seed 000's 22 server TIME-WAITs up to 4.4 (EP-4's
-    /// all-parity hint), 10 from 4.9 on; TcpExtTW 0 on the death-row kernels (counted at reap).
+    /// all-parity hint), 10 from 4.9 on; TcpExtTW 0 on the death-row kernels (counted at reap);
+    /// one TS offset per client up to 6.12 (none, then per host pair), one per port on 6.18.
     @Test func kernelAllTable() throws {
         let r = try Twlab.run("run", "seed000-g-two-clients-http10", "--kernel", "all")
         #expect(r.status == 0)
         let rows = r.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
-        #expect(rows.contains("kernel c1 c2 server TIME-WAIT server TcpExtTW"))
-        #expect(rows.contains("2.6.32 20 404 20 404 22 0"))
-        #expect(rows.contains("3.10 20 404 20 404 22 0"))
-        #expect(rows.contains("4.4 20 404 20 404 22 40"))
-        #expect(rows.contains("4.9 20 404 20 404 10 40"))
-        #expect(rows.contains("6.18 20 404 20 404 10 40"))
-        #expect(rows.filter { $0.hasSuffix(" 20 404 20 404 10 40") }.count == 9)
+        #expect(rows.contains("kernel c1 c2 c1 TS offsets c2 TS offsets server TIME-WAIT server TcpExtTW"))
+        #expect(rows.contains("2.6.32 20 404 20 404 1 1 22 0"))
+        #expect(rows.contains("3.10 20 404 20 404 1 1 22 0"))
+        #expect(rows.contains("4.4 20 404 20 404 1 1 22 40"))
+        #expect(rows.contains("4.9 20 404 20 404 1 1 10 40"))
+        #expect(rows.contains("6.18 20 404 20 404 5 5 10 40"))
+        #expect(rows.filter { $0.hasSuffix(" 20 404 20 404 1 1 10 40") }.count == 8)
     }
 
     /// `--kernel all --html FILE` writes the page besides the table, which stays what it is
@@ -92,8 +93,8 @@ struct CommandLineTests {
                 "<p class=\"meta\">simulator, every kernel profile (12 profiles, 2.6.32 to 6.18), seed 1</p>")
         )
         #expect(html.contains("; sampled every 5ms (neither the scenario nor <code>--sample</code>"))
-        #expect(HTMLFixtures.occurrences("<article class=\"panel\"", in: html) == 6)
-        #expect(HTMLFixtures.occurrences("<figure class=\"chart\"", in: html) == 6 * 8)
+        #expect(HTMLFixtures.occurrences("<article class=\"panel\"", in: html) == 7)
+        #expect(HTMLFixtures.occurrences("<figure class=\"chart\"", in: html) == 7 * 8)
         #expect(
             html.contains("<th class=\"num\">server TIME-WAIT</th><th class=\"num\">server TcpExtTW</th>"))
 
