@@ -35,22 +35,7 @@ struct HTMLBrowserTests {
         #expect(dom.contains("<h1>html-small</h1>"))
         Chromium.expectCharts(dom, HTMLFixtures.seriesPerChart)
 
-        let shot = dir.appendingPathComponent("report.png")
-        let png = try Chromium.screenshot(chromium, page, to: shot, in: dir)
-        let blank = try Chromium.blankPage(chromium, in: dir)
-        #expect(png.width == 1200 && png.height == 2000, "screenshot is \(png.width)x\(png.height)")
-        // A white page compresses to almost nothing; text and charts do not.
-        #expect(
-            png.idatBytes > 4 * blank.idatBytes,
-            "report \(png.idatBytes) B of IDAT, blank \(blank.idatBytes) B")
-
-        // prefers-color-scheme: dark gives other pixels.
-        let darkShot = dir.appendingPathComponent("report-dark.png")
-        let dark = try Chromium.screenshot(chromium, page, to: darkShot, in: dir, dark: true)
-        #expect(dark.idatBytes > 4 * blank.idatBytes)
-        #expect(
-            try Data(contentsOf: shot) != Data(contentsOf: darkShot), "dark theme looks like the light one")
-        print("HTML report screenshots: \(shot.path), \(darkShot.path)")
+        try Chromium.expectPixelsInBothThemes(chromium, page, named: "report", in: dir)
     }
 
     @Test(.enabled(if: Chromium.path != nil, "chromium is not on PATH (apt-get install -y chromium)"))
@@ -84,19 +69,7 @@ struct HTMLBrowserTests {
             dom, Array(repeating: SweepFixtures.recyclePanelSeries, count: 4).flatMap { $0 })
         #expect(dom.contains("<ul class=\"not-run\">"))
 
-        let shot = dir.appendingPathComponent("sweep.png")
-        let png = try Chromium.screenshot(chromium, page, to: shot, in: dir)
-        let blank = try Chromium.blankPage(chromium, in: dir)
-        #expect(png.width == 1200 && png.height == 2000, "screenshot is \(png.width)x\(png.height)")
-        #expect(
-            png.idatBytes > 4 * blank.idatBytes,
-            "sweep \(png.idatBytes) B of IDAT, blank \(blank.idatBytes) B")
-        let darkShot = dir.appendingPathComponent("sweep-dark.png")
-        let dark = try Chromium.screenshot(chromium, page, to: darkShot, in: dir, dark: true)
-        #expect(dark.idatBytes > 4 * blank.idatBytes)
-        #expect(
-            try Data(contentsOf: shot) != Data(contentsOf: darkShot), "dark theme looks like the light one")
-        print("HTML sweep screenshots: \(shot.path), \(darkShot.path)")
+        try Chromium.expectPixelsInBothThemes(chromium, page, named: "sweep", in: dir)
     }
 
     /// A seed scenario end to end, once `twlab run` has `--html` (skipped before).
@@ -132,6 +105,26 @@ struct HTMLBrowserTests {
 
 /// Headless Chromium from the command line, with a deadline.
 enum Chromium {
+    /// Screenshots `page` in the light and the dark theme: 1200x2000, far from blank (a white
+    /// page compresses to almost nothing; text and charts do not), and the two themes differ.
+    static func expectPixelsInBothThemes(_ chromium: String, _ page: URL, named name: String, in dir: URL)
+        throws
+    {
+        let shot = dir.appendingPathComponent("\(name).png")
+        let png = try screenshot(chromium, page, to: shot, in: dir)
+        let blank = try blankPage(chromium, in: dir)
+        #expect(png.width == 1200 && png.height == 2000, "screenshot is \(png.width)x\(png.height)")
+        #expect(
+            png.idatBytes > 4 * blank.idatBytes,
+            "\(name) \(png.idatBytes) B of IDAT, blank \(blank.idatBytes) B")
+        let darkShot = dir.appendingPathComponent("\(name)-dark.png")
+        let dark = try screenshot(chromium, page, to: darkShot, in: dir, dark: true)
+        #expect(dark.idatBytes > 4 * blank.idatBytes)
+        #expect(
+            try Data(contentsOf: shot) != Data(contentsOf: darkShot), "dark theme looks like the light one")
+        print("HTML \(name) screenshots: \(shot.path), \(darkShot.path)")
+    }
+
     /// `chromium` or `chromium-browser` from PATH.
     static let path: String? = {
         let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")

@@ -7,6 +7,19 @@ import Testing
 /// A small scenario and a hand-built result with a time series: a curl burst that runs out of
 /// ports on the client, a listener whose accept queue fills on the server, counters on both.
 enum HTMLFixtures {
+    /// A whole page that loads nothing and runs nothing, with a dark theme.
+    static func expectSelfContained(_ html: String) {
+        let lower = html.lowercased()
+        for banned in [
+            "<script", " src=", " href=", "url(", "@import", "http://", "https://", "<link", "<img",
+        ] {
+            #expect(!lower.contains(banned), "the page contains \(banned)")
+        }
+        #expect(!lower.contains(" onload=") && !lower.contains(" onclick="))
+        #expect(html.hasPrefix("<!DOCTYPE html>\n") && html.hasSuffix("</html>\n"))
+        #expect(html.contains("prefers-color-scheme: dark"))
+    }
+
     static let yaml = """
         twlab: 1
         name: html-small
@@ -183,16 +196,8 @@ struct HTMLReportTests {
     /// Nothing is loaded from anywhere and nothing runs.
     @Test(arguments: ["report", "comparison"])
     func selfContained(_ page: String) {
-        let html = page == "report" ? HTMLFixtures.html() : HTMLFixtures.comparisonHTML()
-        let lower = html.lowercased()
-        for banned in [
-            "<script", " src=", " href=", "url(", "@import", "http://", "https://", "<link", "<img",
-        ] {
-            #expect(!lower.contains(banned), "the page contains \(banned)")
-        }
-        #expect(!lower.contains(" onload=") && !lower.contains(" onclick="))
-        #expect(html.hasPrefix("<!DOCTYPE html>\n") && html.hasSuffix("</html>\n"))
-        #expect(html.contains("prefers-color-scheme: dark"))
+        HTMLFixtures.expectSelfContained(
+            page == "report" ? HTMLFixtures.html() : HTMLFixtures.comparisonHTML())
     }
 
     /// Strings from the scenario are escaped.
