@@ -2225,7 +2225,10 @@ extension Catalogue {
               counters.server.TcpExtListenDrops: {min: 593, max: 652, model: 592}
               counters.server.TcpExtSyncookiesSent: {min: 68, max: 79}
               counters.server.TcpOutRsts: 0                   # server_rst_sent=no
-              counters.server.TcpExtTCPReqQFullDoCookies: {min: 68, max: 79}   # = SyncookiesSent
+              # Counted when tcp_conn_request() decides on a cookie, before its accept-queue check: a SYN
+              # that wanted a cookie and met a full accept queue counts here and in ListenOverflows, never
+              # in SyncookiesSent. Usually equal to it; a CI run (Nov 22) gave 89 with SyncookiesSent 77.
+              counters.server.TcpExtTCPReqQFullDoCookies: {min: 68, max: 89}
               counters.server.TcpPassiveOpens: {min: 21, max: 26}   # kernel: 21 (3), 26 (4)
               # Kernel: 16 in 7 runs (the 16 accepted children close when wrk does). The model gives 17, a
               # known gap: one client whose unaccepted child had no data yet gets its FIN ACKed at the next
