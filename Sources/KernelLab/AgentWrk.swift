@@ -22,6 +22,8 @@ struct AgentWrk {
         var sent = 0
         var sentAt: Nanos? = nil
         var input: [UInt8] = []
+        /// Read once the connection is established, reported with each response.
+        var facts: ConnectionFacts? = nil
     }
 
     func run() {
@@ -149,6 +151,7 @@ struct AgentWrk {
                         continue
                     }
                     conns[c].established = true
+                    conns[c].facts = POSIXSocket.facts(p.fd)
                     guard write(c) else { continue }
                     if p.revents & Int16(POLLIN) == 0 { continue }
                 } else if conns[c].sentAt != nil && conns[c].sent < request.count {
@@ -187,7 +190,7 @@ struct AgentWrk {
                     if latency >= spec.timeout { errors[3] += 1 }
                     record(
                         String(status), latency: latency >= spec.timeout ? nil : latency,
-                        facts: POSIXSocket.facts(p.fd))
+                        facts: conns[c].facts)
                     conns[c].input.removeFirst(length)
                     conns[c].sent = 0
                     conns[c].sentAt = nil

@@ -28,7 +28,12 @@ import Testing
 
     @Test func ctrlCRemovesEverything() throws {
         guard KernelLabSupport.available else { return }
-        let (p, prefix) = try startLongKernelRun()
+        let (p, _) = try startLongKernelRun()
+        Self.interruptAndExpectCleanup(p)
+    }
+
+    /// Ctrl-C 0.3 s into a run: exit status 130, and no namespace or agent is left.
+    static func interruptAndExpectCleanup(_ p: Process) {
         usleep(300_000)
         p.interrupt()
         p.waitUntilExit()
@@ -68,11 +73,17 @@ import Testing
 
     /// Starts a 62-s kernel run and waits until its namespaces and agents exist.
     func startLongKernelRun() throws -> (Process, String) {
-        let p = try KernelLabSupport.start(["run", "seed001-o-time-wait-duration", "--engine", "kernel"])
+        try Self.startKernelRun(["run", "seed001-o-time-wait-duration", "--engine", "kernel"])
+    }
+
+    /// Starts `twlab ARGUMENTS` and waits until its namespace `host` (any of its namespaces
+    /// when nil) and its agents exist. Returns the process and its namespaces' prefix.
+    static func startKernelRun(_ arguments: [String], host: String? = nil) throws -> (Process, String) {
+        let p = try KernelLabSupport.start(arguments)
         let prefix = "twlab-\(p.processIdentifier)-"
         #expect(
             KernelLabSupport.waitFor(seconds: 20) {
-                KernelLabSupport.namespaces().contains { $0.hasPrefix(prefix) }
+                KernelLabSupport.namespaces().contains { $0.hasPrefix(prefix + (host ?? "")) }
             })
         #expect(KernelLabSupport.waitFor(seconds: 10) { !KernelLabSupport.agentProcesses().isEmpty })
         return (p, prefix)

@@ -186,22 +186,12 @@ extension KernelEngineTests {
     /// Ctrl-C in the middle of a NAT run removes the gateway's namespaces too.
     @Test func ctrlCDuringANATRunRemovesEverything() throws {
         guard KernelLabSupport.available, Self.nftAvailable else { return }
-        let p = try KernelLabSupport.start([
-            "run", "seed002-m1-nat-1client-ts1", "--engine", "kernel", "--set",
-            "workloads.requests.interval=1s",
-        ])
-        let prefix = "twlab-\(p.processIdentifier)-"
-        #expect(
-            KernelLabSupport.waitFor(seconds: 20) {
-                KernelLabSupport.namespaces().contains { $0 == prefix + "gw" }
-            })
-        #expect(KernelLabSupport.waitFor(seconds: 10) { !KernelLabSupport.agentProcesses().isEmpty })
-        usleep(300_000)
-        p.interrupt()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 130)
-        #expect(KernelLabSupport.namespaces().isEmpty)
-        #expect(KernelLabSupport.waitFor(seconds: 5) { KernelLabSupport.agentProcesses().isEmpty })
+        let (p, _) = try KernelEngineTests.startKernelRun(
+            [
+                "run", "seed002-m1-nat-1client-ts1", "--engine", "kernel", "--set",
+                "workloads.requests.interval=1s",
+            ], host: "gw")
+        KernelEngineTests.interruptAndExpectCleanup(p)
     }
 }
 
