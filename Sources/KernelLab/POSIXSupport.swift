@@ -151,13 +151,13 @@ final class AgentStopSignal: Sendable {
     }
 }
 
-/// Writes protocol lines; one write(2) per line under a lock, so lines never interleave.
 /// A successful attempt's connection, as the result contract reports it.
 struct ConnectionFacts: Sendable {
     var localPort: Int?
     var tsOffset: UInt32?
 }
 
+/// Writes protocol lines; one write(2) per line under a lock, so lines never interleave.
 final class AgentLineWriter: Sendable {
     let fd: Int32
     private let lock = Mutex<Void>(())

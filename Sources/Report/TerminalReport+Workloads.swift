@@ -37,8 +37,8 @@ extension TerminalReport {
     }
 
     /// "TS offsets 6 distinct": how many timestamp clocks the workload's connections showed
-    /// their peer (TS-3; one per 4-tuple on 6.18, one per host pair before, none with
-    /// `tcp_timestamps=2`).
+    /// their peer (TS-3): one per 4-tuple on 6.18; one (a single clock) with per-host-pair
+    /// offsets (4.11 to 6.17), without offsets (up to 4.9) or with `tcp_timestamps=2`.
     static func timestampOffsetsText(_ n: Int) -> String {
         n == 1 ? "TS offsets 1: every connection on one timestamp clock" : "TS offsets \(n) distinct"
     }

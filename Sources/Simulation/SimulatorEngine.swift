@@ -408,8 +408,8 @@ struct Simulator {
         let counters = scenario.hosts.indices.map { h in
             HostCounters(
                 host: scenario.hosts[h].name,
-                values: stacks[h].counters.nonZero.map { Outcome($0.name, Int($0.value)) }
-                    + conntrackCounters(h).map { Outcome($0.name, $0.value) })
+                values: (stacks[h].counters.nonZero.map { Outcome($0.name, Int($0.value)) }
+                    + conntrackCounters(h).map { Outcome($0.name, $0.value) }).sorted { $0.key < $1.key })
         }
         return RunResult(
             scenario: scenario.name, engine: "simulator", kernel: scenario.kernel.name, workloads: wls,

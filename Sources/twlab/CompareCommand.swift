@@ -49,6 +49,7 @@ struct CompareCommand: ParsableCommand {
             throw CommandFailure.bad("compare needs scenario names or files, or --all")
         }
         if html != nil && names.count != 1 { throw CommandFailure.bad("--html takes exactly one scenario") }
+        if let path = html { try HTMLFile.checkWritable(path) }
         guard (1...10).contains(kernelRuns) else {
             throw CommandFailure.bad("--kernel-runs: \(kernelRuns) is not a count from 1 to 10")
         }

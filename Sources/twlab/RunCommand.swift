@@ -53,6 +53,7 @@ struct RunCommand: ParsableCommand {
     var kernel: String?
 
     func run() throws {
+        if let path = html { try HTMLFile.checkWritable(path) }
         guard engine == "simulator" || engine == "kernel" else {
             throw CommandFailure.bad("unknown engine '\(engine)' (expected simulator or kernel)")
         }

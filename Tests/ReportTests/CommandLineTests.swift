@@ -114,6 +114,17 @@ struct CommandLineTests {
         let bad = try Twlab.run("run", name, "--kernel", "all", "--html", missing)
         #expect(bad.status == 2)
         #expect(bad.stderrLines == ["twlab: --html \(missing): No such file or directory"])
+        #expect(bad.stdout.isEmpty)  // found before anything ran
+        for arguments in [["run", name, "--html", dir.path], ["compare", name, "--html", dir.path]] {
+            let e = try Twlab.run(arguments)
+            #expect(e.status == 2, "\(arguments)")
+            #expect(e.stdout.isEmpty)
+            #expect(e.stderrLines == ["twlab: --html \(dir.path): Is a directory"], "\(arguments)")
+        }
+        // Written whole, by a rename: no temporary file stays next to the page.
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasSuffix(".tmp") }
+        )
         for arguments in [
             ["run", name, "--kernel", "all", "--check", "--html", page.path + ".check"],
             ["run", "no-such-scenario-name", "--kernel", "all", "--html", page.path + ".unknown"],

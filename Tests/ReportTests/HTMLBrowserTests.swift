@@ -72,28 +72,21 @@ struct HTMLBrowserTests {
         try Chromium.expectPixelsInBothThemes(chromium, page, named: "sweep", in: dir)
     }
 
-    /// A seed scenario end to end, once `twlab run` has `--html` (skipped before).
+    /// A seed scenario end to end: `twlab run NAME --sample 100ms --html FILE`.
     @Test(
         .enabled(if: Chromium.path != nil && Twlab.binary != nil, "needs chromium on PATH and a built twlab"))
     func seedScenarioFromTheCommandLine() throws {
         let chromium = try #require(Chromium.path)
-        let help = try Twlab.run("run", "--help")
-        guard help.stdout.contains("--html") else {
-            print("skipping: 'twlab run' has no --html option yet")
-            return
-        }
         let dir = try Chromium.workDirectory("seed")
         let page = dir.appendingPathComponent("seed.html")
-        var arguments = ["run", "seed000-b-http11-reuse1-burst", "--html", page.path]
-        let sampled = help.stdout.contains("--sample")
-        if sampled { arguments += ["--sample", "100ms"] }
+        let arguments = ["run", "seed000-b-http11-reuse1-burst", "--html", page.path, "--sample", "100ms"]
         let run = try Twlab.run(arguments)
         #expect(run.status == 0, "twlab \(arguments.joined(separator: " ")): \(run.stderr)")
         let html = try String(contentsOf: page, encoding: .utf8)
         let dom = try Chromium.dumpDOM(chromium, page, in: dir)
         #expect(dom.contains("seed000-b-http11-reuse1-burst"))
         let figures = HTMLFixtures.figures(dom)
-        if sampled { #expect(!figures.isEmpty, "no charts with --sample") }
+        #expect(!figures.isEmpty, "no charts with --sample")
         for figure in figures {
             #expect(figure.contains("data-series=\"\(HTMLFixtures.occurrences("<polyline", in: figure))\""))
         }
