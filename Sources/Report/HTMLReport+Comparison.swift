@@ -10,7 +10,8 @@ extension HTMLReport {
     /// - Complexity: O(n log n) in the number of samples, series and keys, plus O(k·d) to match
     ///   series with the d differing keys.
     public static func renderComparison(
-        simulator: RunResult, kernel: RunResult, comparison: Comparison, scenario: Scenario
+        simulator: RunResult, kernel: RunResult, comparison: Comparison, scenario: Scenario,
+        sampleIntervalChosen: Bool = false
     ) -> String {
         let compared = comparison.rows.filter { $0.verdict != .informational }
         let same = compared.filter { $0.verdict == .same }.count
@@ -32,6 +33,7 @@ extension HTMLReport {
         if simulator.series.isEmpty && kernel.series.isEmpty {
             body += noSeriesNote
         } else {
+            if sampleIntervalChosen { body += chosenIntervalNote(scenario) }
             body +=
                 "<p>Solid lines are the simulator, dashed lines the kernel; a series whose key differs is drawn"
                 + " thicker and marked ✘ in its legend.</p>\n"

@@ -44,17 +44,22 @@ extension HTMLReport {
             bodyClass: "sweep")
     }
 
-    /// The sample interval of a sweep's charts when neither the scenario nor `--sample` gives
-    /// one: a hundredth of the longest run that ran (its last snapshot, or its `duration`),
-    /// rounded up to 1, 2 or 5 times a power of ten, so that each run has at most about a
-    /// hundred samples: 0.269 s gives 5ms, 72.7 s gives 1s. In nanoseconds, at least 1 µs;
-    /// 10ms when no run says how long it was.
+    /// The sample interval of a page's charts when neither the scenario nor `--sample` gives
+    /// one: a hundredth of the longest run (its last snapshot, or its `duration`), rounded up to
+    /// 1, 2 or 5 times a power of ten, so that each run has at most about a hundred samples:
+    /// 0.269 s gives 5ms, 72.7 s gives 1s. In nanoseconds, at least 1 µs; 10ms when no run says
+    /// how long it was. For a sweep, the runs of the profiles that ran.
     public static func defaultSampleInterval(_ rows: [KernelSweepReport.Row]) -> Int64 {
+        defaultSampleInterval(
+            runs: rows.compactMap { row in (try? row.outcome.get()).map { ($0, row.scenario) } })
+    }
+
+    /// The same for any runs (a single run's page, or a comparison's simulator run).
+    public static func defaultSampleInterval(runs: [(result: RunResult, scenario: Scenario?)]) -> Int64 {
         var longest = 0.0
-        for row in rows {
-            guard case .success(let r) = row.outcome else { continue }
+        for (r, scenario) in runs {
             longest = max(longest, r.snapshots.map(\.time).max() ?? 0)
-            if let d = row.scenario?.duration { longest = max(longest, Double(d) / 1e9) }
+            if let d = scenario?.duration { longest = max(longest, Double(d) / 1e9) }
         }
         guard longest > 0, longest.isFinite else { return 10_000_000 }
         let (step, _) = Axis.niceStep(longest / 100)

@@ -10,15 +10,23 @@ extension HTMLReport {
     }
 
     /// The charts section: every chart, or a note saying how to get them.
-    static func chartsSection(_ result: RunResult, scenario: Scenario) -> String {
+    static func chartsSection(_ result: RunResult, scenario: Scenario, sampleIntervalChosen: Bool) -> String {
         var html = "<section id=\"charts\">\n<h2>Over time</h2>\n"
         if result.series.isEmpty {
             return html + noSeriesNote + "</section>\n"
         }
+        if sampleIntervalChosen { html += chosenIntervalNote(scenario) }
         let charts = self.charts(
             [Source(engine: nil, series: result.series)], scenario: scenario, differing: [])
         for (i, chart) in charts.enumerated() { html += figure(chart, id: "chart-\(i + 1)") }
         return html + "</section>\n"
+    }
+
+    /// Says that the page chose the sample interval (``defaultSampleInterval(runs:)``).
+    static func chosenIntervalNote(_ scenario: Scenario) -> String {
+        guard let every = scenario.sampleEvery else { return "" }
+        return "<p class=\"note\">Sampled every \(escape(formatDuration(every))) for this page: neither the"
+            + " scenario nor <code>--sample</code> gives an interval, so a hundredth of the run, rounded up.</p>\n"
     }
 
     static let noSeriesNote =

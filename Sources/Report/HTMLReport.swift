@@ -14,9 +14,12 @@ public enum HTMLReport {
     /// from the scenario's `net.ipv4.ip_local_port_range`.
     ///
     /// - Complexity: O(n log n) in the number of samples, series, outcome keys and counters.
-    public static func render(_ result: RunResult, scenario: Scenario, verdicts: [Expectation.Verdict])
-        -> String
-    {
+    /// `sampleIntervalChosen`: the run was sampled for this page at an interval the scenario
+    /// did not give (the page says so).
+    public static func render(
+        _ result: RunResult, scenario: Scenario, verdicts: [Expectation.Verdict],
+        sampleIntervalChosen: Bool = false
+    ) -> String {
         var body = "<header>\n<h1>\(escape(result.scenario))</h1>\n"
         body +=
             "<p class=\"meta\">engine <strong>\(escape(result.engine))</strong>, kernel"
@@ -24,7 +27,7 @@ public enum HTMLReport {
         body += "<main>\n"
         body += scenarioSection(scenario)
         body += outcomesSection(result, scenario: scenario)
-        body += chartsSection(result, scenario: scenario)
+        body += chartsSection(result, scenario: scenario, sampleIntervalChosen: sampleIntervalChosen)
         body += snapshotsSection(result.snapshots, scenario: scenario)
         body += countersSection(result.counters)
         if !verdicts.isEmpty { body += expectationsSection(verdicts, kernel: scenario.kernel.name) }

@@ -75,12 +75,18 @@ struct CompareCommand: ParsableCommand {
                 skipped.append(scenario.name)
                 continue
             }
-            let sim: RunResult
+            var sim: RunResult
             do {
                 sim = try SimulatorEngine().run(scenario)
             } catch {
                 throw CommandFailure.bad(
                     "\(scenario.source): the simulator could not run it: \(error.description)")
+            }
+            // The page overlays both engines' series: sample both when the scenario does not
+            // (the kernel samples at the simulator's sample times).
+            var pageScenario = scenario
+            if html != nil, let page = try PageSampling.sampled(scenario, after: sim) {
+                (pageScenario, sim) = page
             }
             // With --sample the loader drops expectations; the scenario as written has them (it
             // loaded above with the same name, so it loads again).
@@ -111,7 +117,8 @@ struct CompareCommand: ParsableCommand {
             if let path = html, let (kernel, c) = deciding {
                 try HTMLFile.write(
                     HTMLReport.renderComparison(
-                        simulator: sim, kernel: kernel, comparison: c, scenario: scenario),
+                        simulator: sim, kernel: kernel, comparison: c, scenario: pageScenario,
+                        sampleIntervalChosen: pageScenario.sampleEvery != scenario.sampleEvery),
                     to: path)
             }
             if let run = agreedOn, run > 1 { rerunAgreed.append("\(scenario.name) (kernel run \(run))") }

@@ -90,8 +90,16 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure.bad(
                 "\(scenario.source): the simulator could not run it: \(oneLine(error.description))")
         }
+        // The page's own run, sampled for its charts when the scenario is not (PageSampling).
+        var page = html == nil ? nil : try PageSampling.sampled(scenario, after: result)
         if engine == "kernel" {
-            result = try KernelRun.run(scenario, argument: self.scenario, overrides: sets, simulated: result)
+            // The kernel samples at the simulator's sample times; the page's, if it has its own.
+            result = try KernelRun.run(
+                scenario, argument: self.scenario, overrides: sets, simulated: page?.result ?? result)
+            if page != nil {
+                page?.result = result
+                result.series = Series()
+            }
         }
 
         let verdicts = modified ? [] : scenario.expect.map { $0.check(result) }
@@ -111,7 +119,10 @@ struct RunCommand: ParsableCommand {
         }
 
         if let path = html {
-            try HTMLFile.write(HTMLReport.render(result, scenario: scenario, verdicts: verdicts), to: path)
+            let (s, r) = page ?? (scenario, result)
+            try HTMLFile.write(
+                HTMLReport.render(r, scenario: s, verdicts: verdicts, sampleIntervalChosen: page != nil),
+                to: path)
         }
 
         let unmet = verdicts.filter { !$0.passed }

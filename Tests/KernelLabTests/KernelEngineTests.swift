@@ -89,6 +89,32 @@ import Testing
         return (p, prefix)
     }
 
+    /// `run --engine kernel --html` and `compare --html` on a scenario without `sample_every`:
+    /// the page's runs are sampled (5ms for seed000-b's 0.267 s), the terminal is not.
+    @Test func pagesAreSampledWhenTheScenarioIsNot() throws {
+        guard KernelLabSupport.available else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twlab-pages-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let name = "seed000-b-http11-reuse1-burst"
+        let runPage = dir.appendingPathComponent("run.html").path
+        let run = try Twlab.run("run", name, "--engine", "kernel", "--json", "--html", runPage)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(((json?["series"] as? [String: Any])?["time_s"] as? [Double]) == [])
+        let page = try String(contentsOfFile: runPage, encoding: .utf8)
+        #expect(page.contains("Sampled every 5ms for this page"))
+        #expect(page.contains("<figure class=\"chart\""))
+
+        let comparePage = dir.appendingPathComponent("compare.html").path
+        let compare = try Twlab.run("compare", name, "--html", comparePage)
+        #expect(compare.status == 0, "stderr: \(compare.stderr)")
+        let both = try String(contentsOfFile: comparePage, encoding: .utf8)
+        #expect(both.contains("Sampled every 5ms for this page"))
+        #expect(both.contains("engine-kernel") && both.contains("engine-simulator"))
+        #expect(KernelLabSupport.namespaces().isEmpty)
+    }
+
     /// Issue 7: both engines sample at the same times with the same states and ports keys.
     @Test func seriesLineUpWithTheSimulator() throws {
         guard KernelLabSupport.available else { return }

@@ -75,6 +75,24 @@ struct CommandLineTests {
     /// without `--html` (the JSON too: the runs sampled for the charts are separate). Without
     /// `sample_every` or `--sample` the page samples a hundredth of the longest run (0.269 s:
     /// 5ms). Bad input is still exit 2 on one line, and writes no page.
+    @Test func runHTMLIsSampledWhenTheScenarioIsNot() throws {
+        let dir = try Chromium.workDirectory("run-page")
+        let page = dir.appendingPathComponent("run.html")
+        let name = "seed000-b-http11-reuse1-burst"
+        let r = try Twlab.run("run", name, "--html", page.path)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stdout == (try Twlab.run("run", name)).stdout)
+        let html = try String(contentsOf: page, encoding: .utf8)
+        #expect(
+            html.contains("Sampled every 5ms for this page: neither the scenario nor <code>--sample</code>"))
+        #expect(HTMLFixtures.occurrences("<figure class=\"chart\"", in: html) == 7)
+        // With --sample the scenario's interval is used and nothing is chosen.
+        let s = try Twlab.run("run", name, "--sample", "20ms", "--html", page.path)
+        #expect(s.status == 0)
+        let sampled = try String(contentsOf: page, encoding: .utf8)
+        #expect(!sampled.contains("for this page") && sampled.contains("Sampled every 20ms for the charts."))
+    }
+
     @Test func kernelAllHTML() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twlab-cli-sweep-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
