@@ -47,7 +47,9 @@ let package = Package(
         // Findings with evidence from an inspection; what-ifs answered by the simulator.
         .target(name: "Advisor", dependencies: ["HostInspect", "Scenario", "Simulation", "Results"]),
         // Terminal tables and JSON for results, inspections and advice.
-        .target(name: "Report", dependencies: ["Results", "Scenario", "HostInspect", "Advisor"]),
+        .target(
+            name: "Report",
+            dependencies: ["Results", "Scenario", "HostInspect", "Advisor", "Simulation", "LinuxTCP"]),
         // Prometheus exporter over HTTP: the only module with the HTTP and Prometheus packages.
         .target(
             name: "Exporter",

@@ -168,26 +168,16 @@ struct RunCommand: ParsableCommand {
         if let path = html { try sweepPage(rows, overrides: base, to: path) }
     }
 
-    /// The `--kernel all` page. Charts need a time series: when neither the scenario nor
-    /// `--sample` asks for one, the profiles run again sampled at an interval chosen from how
-    /// long the first runs lasted (sampling changes nothing else, so the table and the JSON
-    /// stay those of the runs as asked for).
+    /// The `--kernel all` page (``KernelSweep/pageRows(_:scenario:overrides:)``).
     func sweepPage(_ rows: [KernelSweepReport.Row], overrides: [String], to path: String) throws {
-        var rows = rows
-        let sampled = rows.contains { $0.scenario?.sampleEvery != nil }
-        if !sampled {
-            rows =
-                KernelSweep.rows(
-                    self.scenario, overrides: overrides, sampleEvery: HTMLReport.defaultSampleInterval(rows)
-                ).rows
-        }
+        let (rows, chosen) = KernelSweep.pageRows(rows, scenario: self.scenario, overrides: overrides)
         // The scenario as written for the header, or else the newest profile's that loaded.
         guard
             let written = (try? ScenarioLoader.load(self.scenario, overrides: overrides))
                 ?? rows.last(where: { $0.scenario != nil })?.scenario
         else { return }
         try HTMLFile.write(
-            HTMLReport.renderKernelSweep(scenario: written, rows: rows, sampleIntervalChosen: !sampled),
+            HTMLReport.renderKernelSweep(scenario: written, rows: rows, sampleIntervalChosen: chosen),
             to: path)
     }
 }

@@ -8,27 +8,19 @@ import Testing
 
 /// Built-in scenarios simulated on every kernel profile, as `twlab run NAME --kernel all` does.
 enum SweepFixtures {
-    /// A row per profile, oldest first, each run sampled every `sampleEvery` (or, when nil, at
-    /// the interval the page chooses from the unsampled runs).
+    /// A row per profile, oldest first, as `twlab run NAME --kernel all --html` draws them:
+    /// sampled every `sampleEvery`, or when nil at the interval the page chooses.
     static func rows(_ name: String, sampleEvery: Nanos? = nil) -> [KernelSweepReport.Row] {
-        func sweep(_ every: Nanos?) -> [KernelSweepReport.Row] {
-            KernelProfile.all.map { profile in
-                do {
-                    var s = try ScenarioLoader.load(name, overrides: ["kernel=\(profile.name)"])
-                    if let every { s.sampleEvery = every }
-                    return .init(
-                        kernel: profile.name, outcome: .success(try SimulatorEngine().run(s)), scenario: s)
-                } catch {
-                    return .init(kernel: profile.name, outcome: .failure(.init(String(describing: error))))
-                }
-            }
-        }
-        return sweep(sampleEvery ?? HTMLReport.defaultSampleInterval(sweep(nil)))
+        if let sampleEvery { return KernelSweep.rows(name, overrides: [], sampleEvery: sampleEvery).rows }
+        return KernelSweep.pageRows(KernelSweep.rows(name, overrides: []).rows, scenario: name, overrides: [])
+            .rows
     }
 
     static func html(_ name: String) throws -> String {
-        HTMLReport.renderKernelSweep(
-            scenario: try ScenarioLoader.load(name), rows: rows(name), sampleIntervalChosen: true)
+        let (rows, chosen) = KernelSweep.pageRows(
+            KernelSweep.rows(name, overrides: []).rows, scenario: name, overrides: [])
+        return HTMLReport.renderKernelSweep(
+            scenario: try ScenarioLoader.load(name), rows: rows, sampleIntervalChosen: chosen)
     }
 
     /// The text of each `<article class="panel"` … `</article>`.
