@@ -20,8 +20,9 @@ public enum KernelLabSupport {
         return unavailableReason == nil
     }
 
-    /// Network namespaces named twlab-*, except this test process's own fixtures
-    /// (``TestNamespace``, named twlab-<test pid>-…), which other suites may hold meanwhile.
+    /// Network namespaces named twlab-*, except this test process's own fixtures, named
+    /// twlab-<test pid>-… (``TestNamespace`` and the in-process `Lab`s of NATGatewayTests),
+    /// which other suites may hold meanwhile; each of those tests checks its own removal.
     public static func namespaces() -> [String] {
         let own = "twlab-\(getpid())-"
         return ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter {
