@@ -45,7 +45,8 @@ let package = Package(
         // Runs a scenario on the real kernel in network namespaces; the in-namespace agent.
         .target(name: "KernelLab", dependencies: ["HostInspect", "Scenario", "Results", "LinuxTCP"]),
         // Findings with evidence from an inspection; what-ifs answered by the simulator.
-        .target(name: "Advisor", dependencies: ["HostInspect", "Scenario", "Simulation", "Results"]),
+        .target(
+            name: "Advisor", dependencies: ["HostInspect", "LinuxTCP", "Scenario", "Simulation", "Results"]),
         // Terminal tables and JSON for results, inspections and advice.
         .target(
             name: "Report",

@@ -11,10 +11,11 @@ public enum Advisor {
         public var findings: [Finding]
     }
 
-    /// Thresholds: a destination is under pressure when it holds half its usable ports, or
-    /// will run out within two TIME-WAIT lifetimes at the observed rate.
+    /// A destination is under pressure when it holds this share of its usable ports, or when
+    /// the observed rate exhausts them at all: ``PortPressure/secondsToExhaustion(usable:held:rate:timeWaitRemaining:)``
+    /// gives an estimate only then, and it is never more than 60 s (past one TIME-WAIT lifetime,
+    /// TW-3, ports free up as fast as they are taken), so no horizon is needed.
     public static let pressureThreshold = 0.5
-    public static let exhaustionHorizon = 120.0
 
     /// Samples `netns` (nil: this namespace) once, or twice `interval` seconds apart, and advises.
     public static func advise(netns: String?, interval: Double, whatIf: Bool = true) throws(InspectError)
@@ -52,32 +53,21 @@ public enum Advisor {
 }
 
 /// What the rules read: the sample, the inspection built from it, the sysctls as numbers, and
-/// the outbound sockets (``OutboundSockets``) with their timestamp negotiation per group.
+/// the outbound sockets (``OutboundSockets``).
 struct Facts {
     let sample: HostSample
     let inspection: Inspection
     let whatIf: Bool
     let outbound: OutboundSockets
-    /// Per "src>dst:port" group: outbound connections whose tcp_info was read, and how many of
-    /// them negotiated timestamps (TS-2).
-    let timestampsByGroup: [String: (with: Int, without: Int)]
+    let version: KernelVersion?
 
     init(sample: HostSample, inspection: Inspection, whatIf: Bool) {
         self.sample = sample
         self.inspection = inspection
         self.whatIf = whatIf
         outbound = OutboundSockets(ports: inspection.ports, sockets: sample.sockets)
-        var byGroup: [String: (with: Int, without: Int)] = [:]
-        for s in sample.sockets where s.timestamps != nil && outbound.contains(s) {
-            let key = Self.groupKey(unmappedIPv4(s.localAddress), unmappedIPv4(s.remoteAddress), s.remotePort)
-            var t = byGroup[key] ?? (0, 0)
-            if s.timestamps == true { t.with += 1 } else { t.without += 1 }
-            byGroup[key] = t
-        }
-        timestampsByGroup = byGroup
+        version = KernelVersion(release: sample.kernelRelease)
     }
-
-    var version: KernelVersion? { KernelVersion(release: sample.kernelRelease) }
 
     func sysctl(_ name: String) -> Int? { sample.sysctls[name].flatMap { Int($0) } }
 
@@ -102,15 +92,63 @@ struct Facts {
 
     /// Whether every live connection of `d` whose tcp_info was read lacks timestamps (and there
     /// is at least one): the peer does not negotiate them, or a middlebox strips them (TS-2).
-    func peerLacksTimestamps(_ d: Inspection.Destination) -> (with: Int, without: Int)? {
-        guard let t = timestampsByGroup[Self.groupKey(d.source, d.destination, d.port)], t.with == 0,
-            t.without > 0
-        else { return nil }
-        return t
+    /// The number of such connections.
+    func peerLacksTimestamps(_ d: Inspection.Destination) -> Int? {
+        d.withTimestamps == 0 && d.withoutTimestamps > 0 ? d.withoutTimestamps : nil
     }
 
-    static func groupKey(_ source: String, _ destination: String, _ port: Int) -> String {
-        "\(source)>\(destination):\(port)"
+    /// TWR-3: how old a TIME-WAIT must be before connect() may take it over on this kernel,
+    /// e.g. "tcp_tw_reuse_delay (1 s) old".
+    var reuseAge: String {
+        if let delay = sysctl("net.ipv4.tcp_tw_reuse_delay") {
+            return "tcp_tw_reuse_delay (\(formatMilliseconds(delay))) old"
+        }
+        guard let version else { return "about 1 s old" }
+        if version >= KernelVersion(6, 14) { return "tcp_tw_reuse_delay (1 s by default) old" }
+        if version >= KernelVersion(4, 19) {
+            return "0-1 s old (the second after its last timestamp, on 4.19-6.13)"
+        }
+        return "1-2 s old (more than a second after its last timestamp, before 4.19)"
+    }
+
+    /// LQ-10: when a client whose SYN is dropped sends it again, e.g. "1, 2, 3, 4, 5, 7, 11, … s
+    /// after the first (LQ-10: tcp_syn_linear_timeouts = 4, tcp_syn_retries = 6)". From 6.5 the
+    /// first `tcp_syn_linear_timeouts` + 1 retries come 1 s apart, then the wait doubles; before,
+    /// it doubles from the start (3 s at first before 3.1). The kernel's release decides; when it
+    /// cannot be read, the sysctl's presence does.
+    var synRetrySchedule: String {
+        let linearSysctl = sysctl("net.ipv4.tcp_syn_linear_timeouts")
+        let linear = version.map { $0 >= KernelVersion(6, 5) } ?? (linearSysctl != nil)
+        let old = version.map { $0 < KernelVersion(3, 7) } ?? false
+        let retries = sysctl("net.ipv4.tcp_syn_retries") ?? (old ? 5 : 6)
+        let linearCount = linear ? max(linearSysctl ?? 4, 0) : 0
+        let initial = (version.map { $0 < KernelVersion(3, 1) } ?? false) ? 3 : 1
+        let times = Self.synRetransmissions(initial: initial, linear: linearCount, retries: retries)
+        let shown = times.prefix(7).map(String.init).joined(separator: ", ")
+        let more = times.count > 7 ? ", …" : ""
+        let why =
+            linear
+            ? "tcp_syn_linear_timeouts = \(linearCount), tcp_syn_retries = \(retries)"
+            : "before 6.5 the wait doubles from the first; tcp_syn_retries = \(retries)"
+        return "\(shown)\(more) s after the first (LQ-10: \(why))"
+    }
+
+    /// LQ-10: the seconds after the first SYN at which the retransmissions go out. The RTO
+    /// starts at `initial`, stays for the first `linear` retransmissions and doubles after each
+    /// later one; there are `retries + linear` of them, and none at or past
+    /// `(2^(retries+1) − 1) × initial`, when the connect fails.
+    static func synRetransmissions(initial: Int, linear: Int, retries: Int) -> [Int] {
+        let cap = ((1 << min(max(retries, 0) + 1, 40)) - 1) * initial
+        var times: [Int] = []
+        var t = 0
+        var rto = initial
+        for k in 1...max(retries + linear, 1) {
+            t += rto
+            if t >= cap { break }
+            times.append(t)
+            if k > linear { rto = min(rto * 2, 120) }
+        }
+        return times
     }
 
     /// The replay of `d` at its observed rate or, when the interval saw no new connection or
@@ -134,10 +172,16 @@ struct Facts {
         where inspection.ports.contains(p) && !inspection.ports.isReserved(p) {
             reserved.append("\(p)")
         }
+        var client = ["net.ipv4.tcp_timestamps": String(sysctl("net.ipv4.tcp_timestamps") ?? 1)]
+        // TWR-3: the host's reuse age, on the profile nearest its kernel.
+        if let delay = sample.sysctls["net.ipv4.tcp_tw_reuse_delay"] {
+            client["net.ipv4.tcp_tw_reuse_delay"] = delay
+        }
+        let needed = client.keys.sorted() + (reserved.isEmpty ? [] : ["net.ipv4.ip_local_reserved_ports"])
         return RateReplay(
             source: d.source, destination: d.destination, port: d.port, perSecond: rate, rateBasis: basis,
             portRange: inspection.ports.rangeText, reservedPorts: reserved.joined(separator: ","),
-            clientSysctls: ["net.ipv4.tcp_timestamps": String(sysctl("net.ipv4.tcp_timestamps") ?? 1)],
+            kernel: RateReplay.kernelProfile(for: version, having: needed), clientSysctls: client,
             serverSysctls: peerLacksTimestamps(d) != nil ? ["net.ipv4.tcp_timestamps": "0"] : [:])
     }
 
@@ -163,3 +207,6 @@ func isLoopback(_ address: String) -> Bool {
 
 /// "0.5" -> "50%".
 func percent(_ x: Double) -> String { "\(Int((x * 100).rounded()))%" }
+
+/// 1000 -> "1 s", 250 -> "250 ms", 1500 -> "1500 ms".
+func formatMilliseconds(_ ms: Int) -> String { ms % 1000 == 0 ? "\(ms / 1000) s" : "\(ms) ms" }

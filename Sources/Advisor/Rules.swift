@@ -3,59 +3,101 @@ import HostInspect
 extension Advisor {
     // MARK: - Ports
 
-    /// A destination holding half its usable ports, or running out within two TIME-WAIT
-    /// lifetimes, while connect() cannot take over its TIME-WAITs (TWR-2): `tcp_tw_reuse` 0, or
-    /// 2 (loopback only) toward a non-loopback peer. EP-6: the limit is per (source IP,
-    /// destination IP, destination port).
+    /// A destination holding half its usable ports, or that the observed rate exhausts
+    /// (``Advisor/pressureThreshold``). EP-6: the limit is per (source IP, destination IP,
+    /// destination port).
+    ///
+    /// Where connect() cannot take over the destination's TIME-WAITs (TWR-2: `tcp_tw_reuse` 0,
+    /// or 2 toward a non-loopback peer), every held port counts and the advice is
+    /// `tcp_tw_reuse=1`. Where it can, a TIME-WAIT is taken over when a port is needed, so only
+    /// the other held ports (connected, closing) count, and only that share against the
+    /// threshold: when they alone cross it the advice is pooling and more source addresses,
+    /// which reuse cannot stand in for. (TIME-WAITs that reuse would apply to but cannot take,
+    /// for want of timestamps, are ``reuseWithoutTimestamps(_:)``'s.)
     static func portPressure(_ f: Facts) -> [Finding] {
         var findings: [Finding] = []
-        let reuseValue = f.sysctl("net.ipv4.tcp_tw_reuse") ?? 0
-        for d in f.inspection.destinations where isUnderPressure(d) {
-            guard !f.reuseApplies(source: d.source, destination: d.destination) else { continue }
-            let soon = (d.exhaustionSeconds ?? .infinity) <= 60
-            var evidence = [
-                "\(d.source) -> \(d.destination):\(d.port) holds \(grouped(d.held)) of \(grouped(d.usablePorts)) usable ports (\(percent(d.pressure))): \(grouped(d.timeWait)) in TIME-WAIT, \(grouped(d.established)) connected"
-            ]
-            evidence.append(rateLine(d, f))
-            evidence.append(
-                "net.ipv4.tcp_tw_reuse = \(reuseValue)"
-                    + (reuseValue == 2
-                        ? " (loopback only, TWR-2; this destination is not loopback)" : " (off)"))
-            evidence.append("net.ipv4.ip_local_port_range = \(f.inspection.ports.rangeText)")
-            let timestampsOff = f.sysctl("net.ipv4.tcp_timestamps") == 0
-            var recommendation =
-                "Set net.ipv4.tcp_tw_reuse=1 on this host: connect() may then take over a TIME-WAIT of the same 4-tuple once it is tcp_tw_reuse_delay (1 s) old, when both ends use timestamps (TWR-2). TIME-WAIT itself lasts 60 s whatever the sysctls (TW-3). Better still, reuse connections (keep-alive, pooling) or spread them over more source IPs or destination ports (EP-6)."
-            if timestampsOff {
-                recommendation +=
-                    " This host has net.ipv4.tcp_timestamps=0: set it to 1 too, or reuse never applies (TWR-2.1)."
+        for d in f.inspection.destinations {
+            if f.reuseApplies(source: d.source, destination: d.destination) {
+                if let finding = livePortPressure(d, f) { findings.append(finding) }
+            } else if isUnderPressure(d) {
+                findings.append(timeWaitPortPressure(d, f))
             }
-            let peer = f.peerLacksTimestamps(d)
-            if let peer {
-                evidence.append(
-                    "\(peer.without) of \(peer.without) live connections to \(d.destination):\(d.port) have no timestamps (tcp_info)"
-                )
-                recommendation +=
-                    " The peer does not negotiate timestamps: tcp_tw_reuse cannot take over its TIME-WAITs until it does (TWR-2.1, TS-2)."
-            }
-            var finding = Finding(
-                id: "port-pressure", severity: d.pressure >= 0.9 || soon ? .critical : .warning,
-                title:
-                    "\(d.source) -> \(d.destination):\(d.port) is \(soon ? "about to run" : "running") out of ephemeral ports; tcp_tw_reuse does not apply",
-                evidence: evidence, recommendation: recommendation)
-            var current = ["net.ipv4.tcp_tw_reuse": "\(reuseValue)"]
-            var proposed = ["net.ipv4.tcp_tw_reuse": "1"]
-            if timestampsOff {
-                current["net.ipv4.tcp_timestamps"] = "0"
-                proposed["net.ipv4.tcp_timestamps"] = "1"
-            }
-            f.whatIf(f.replay(d), current: (current, [:]), proposed: (proposed, [:]), into: &finding)
-            findings.append(finding)
         }
         return findings
     }
 
+    /// `tcp_tw_reuse` does not apply to `d`: its TIME-WAITs hold their ports for 60 s (TW-3).
+    static func timeWaitPortPressure(_ d: Inspection.Destination, _ f: Facts) -> Finding {
+        let reuseValue = f.sysctl("net.ipv4.tcp_tw_reuse") ?? 0
+        var evidence = [
+            "\(d.source) -> \(d.destination):\(d.port) holds \(grouped(d.held)) of \(grouped(d.usablePorts)) usable ports (\(percent(d.pressure))): \(grouped(d.timeWait)) in TIME-WAIT, \(grouped(d.established)) connected"
+        ]
+        evidence.append(rateLine(d, f))
+        evidence.append(
+            "net.ipv4.tcp_tw_reuse = \(reuseValue)"
+                + (reuseValue == 2
+                    ? " (loopback only, TWR-2; this destination is not loopback)" : " (off)"))
+        evidence.append("net.ipv4.ip_local_port_range = \(f.inspection.ports.rangeText)")
+        let timestampsOff = f.sysctl("net.ipv4.tcp_timestamps") == 0
+        var recommendation =
+            "Set net.ipv4.tcp_tw_reuse=1 on this host: connect() may then take over a TIME-WAIT of the same 4-tuple once it is \(f.reuseAge), when both ends use timestamps (TWR-2, TWR-3). TIME-WAIT itself lasts 60 s whatever the sysctls (TW-3). Better still, reuse connections (keep-alive, pooling) or spread them over more source IPs or destination ports (EP-6)."
+        if timestampsOff {
+            recommendation +=
+                " This host has net.ipv4.tcp_timestamps=0: set it to 1 too, or reuse never applies (TWR-2.1)."
+        }
+        if let without = f.peerLacksTimestamps(d) {
+            evidence.append(
+                "\(without) of \(without) live connections to \(d.destination):\(d.port) have no timestamps (tcp_info)"
+            )
+            recommendation +=
+                " The peer does not negotiate timestamps: tcp_tw_reuse cannot take over its TIME-WAITs until it does (TWR-2.1, TS-2)."
+        }
+        // An estimate exists only when the rate exhausts the ports, and then within 60 s.
+        let what: String
+        switch d.exhaustionSeconds {
+        case 0?: what = "has run out of ephemeral ports"
+        case let s?: what = "runs out of ephemeral ports in \(formatRate(s)) s at the observed rate"
+        case nil: what = "is running out of ephemeral ports"
+        }
+        var finding = Finding(
+            id: "port-pressure",
+            severity: d.pressure >= 0.9 || d.exhaustionSeconds != nil ? .critical : .warning,
+            title: "\(d.source) -> \(d.destination):\(d.port) \(what); tcp_tw_reuse does not apply",
+            evidence: evidence, recommendation: recommendation)
+        var current = ["net.ipv4.tcp_tw_reuse": "\(reuseValue)"]
+        var proposed = ["net.ipv4.tcp_tw_reuse": "1"]
+        if timestampsOff {
+            current["net.ipv4.tcp_timestamps"] = "0"
+            proposed["net.ipv4.tcp_timestamps"] = "1"
+        }
+        f.whatIf(f.replay(d), current: (current, [:]), proposed: (proposed, [:]), into: &finding)
+        return finding
+    }
+
+    /// `tcp_tw_reuse` applies to `d`, yet the ports it cannot free (every state but TIME-WAIT)
+    /// hold ``Advisor/pressureThreshold`` of the usable ones: nil when they do not.
+    static func livePortPressure(_ d: Inspection.Destination, _ f: Facts) -> Finding? {
+        let live = d.held - d.timeWait
+        let share = d.usablePorts > 0 ? Double(live) / Double(d.usablePorts) : 1
+        guard live > 0, share >= pressureThreshold else { return nil }
+        let reuseValue = f.sysctl("net.ipv4.tcp_tw_reuse") ?? 0
+        return Finding(
+            id: "port-pressure", severity: share >= 0.9 ? .critical : .warning,
+            title:
+                "\(d.source) -> \(d.destination):\(d.port) has \(percent(share)) of its ephemeral ports held by open connections; tcp_tw_reuse cannot free them",
+            evidence: [
+                "\(d.source) -> \(d.destination):\(d.port) holds \(grouped(d.held)) of \(grouped(d.usablePorts)) usable ports (\(percent(d.pressure))): \(grouped(live)) not in TIME-WAIT (\(grouped(d.established)) connected), \(grouped(d.timeWait)) in TIME-WAIT",
+                "net.ipv4.tcp_tw_reuse = \(reuseValue): connect() may take over a TIME-WAIT toward this destination (TWR-2), never a port of a connection still open",
+                "net.ipv4.ip_local_port_range = \(f.inspection.ports.rangeText)",
+            ],
+            recommendation:
+                "These ports belong to connections that are still open or closing, which tcp_tw_reuse cannot take over (it takes only a TIME-WAIT of the same 4-tuple, TWR-1, TWR-2). Reuse connections instead of opening new ones (keep-alive, a pool with a cap) and close idle ones, or spread them over more source IPs or destination ports: the limit is per (source IP, destination IP, destination port) (EP-6). A wider net.ipv4.ip_local_port_range also helps (EP-1)."
+        )
+    }
+
+    /// ``Advisor/pressureThreshold`` reached, or an exhaustion estimate at the observed rate.
     static func isUnderPressure(_ d: Inspection.Destination) -> Bool {
-        d.pressure >= pressureThreshold || (d.exhaustionSeconds ?? .infinity) <= exhaustionHorizon
+        d.pressure >= pressureThreshold || d.exhaustionSeconds != nil
     }
 
     /// "466/s new connections over 5 s: out of ports in 3.1 s" or the TIME-WAIT ages.
@@ -86,14 +128,14 @@ extension Advisor {
                 hostWide.append(d)
                 continue
             }
-            guard let t = f.peerLacksTimestamps(d) else { continue }
+            guard let without = f.peerLacksTimestamps(d) else { continue }
             var finding = Finding(
                 id: "tw-reuse-without-timestamps", severity: isUnderPressure(d) ? .critical : .warning,
                 title:
                     "tcp_tw_reuse is on, but \(d.destination):\(d.port) does not negotiate timestamps: its TIME-WAITs are never reused",
                 evidence: [
                     "net.ipv4.tcp_tw_reuse = \(reuseValue), net.ipv4.tcp_timestamps = \(f.sysctl("net.ipv4.tcp_timestamps") ?? 1) here",
-                    "\(t.without) of \(t.without) connections to \(d.destination):\(d.port) from \(d.source) have no timestamps (tcp_info)",
+                    "\(without) of \(without) connections to \(d.destination):\(d.port) from \(d.source) have no timestamps (tcp_info)",
                     "\(grouped(d.timeWait)) TIME-WAIT to it; \(grouped(d.held)) of \(grouped(d.usablePorts)) usable ports held (\(percent(d.pressure)))",
                 ],
                 recommendation:
@@ -196,9 +238,14 @@ extension Advisor {
             "net.ipv4.tcp_fin_timeout = \(value) (default 60)",
             "\(grouped(timeWait)) sockets in TIME-WAIT now; each lasts 60 s (TW-3)",
         ]
+        // TW-9: up to 60 s one timewait socket; above, two stages of value - 60 s each.
         if value > 60 {
             evidence.append(
-                "above 60, an orphaned FIN-WAIT-2 waits \(value) s in two stages: a full socket, then a timewait socket (TW-9)"
+                "above 60, an orphaned FIN-WAIT-2 lasts 2 × (\(value) - 60) = \(2 * (value - 60)) s in all: \(value - 60) s as a full socket, then \(value - 60) s as a timewait socket (TW-9)"
+            )
+        } else {
+            evidence.append(
+                "an orphaned FIN-WAIT-2 lasts \(value) s, or 3.5 × RTO if that is longer, as a timewait socket (TW-9)"
             )
         }
         var finding = Finding(
@@ -292,7 +339,7 @@ extension Advisor {
             let names = belowCap.map { "\($0.address):\($0.port) (backlog \($0.sendQ ?? 0))" }.joined(
                 separator: ", ")
             recommendation =
-                "The application's listen() backlog is below net.core.somaxconn (\(somaxconn)) for \(names): raise it in the application (listen(fd, N); the kernel clamps N to somaxconn, LQ-1), and accept faster. While the accept queue is full, SYNs are dropped and final ACKs ignored (LQ-4.3, LQ-7): clients stall for 1, 3, 7 s (LQ-10)."
+                "The application's listen() backlog is below net.core.somaxconn (\(somaxconn)) for \(names): raise it in the application (listen(fd, N); the kernel clamps N to somaxconn, LQ-1), and accept faster. While the accept queue is full, SYNs are dropped and final ACKs ignored (LQ-4.3, LQ-7): a client whose SYN is dropped sends it again \(f.synRetrySchedule)."
         } else {
             recommendation =
                 "The backlog is already net.core.somaxconn (\(somaxconn)): raise somaxconn and the application's listen() backlog together (LQ-1), and accept faster. While the accept queue is full, SYNs are dropped and final ACKs ignored (LQ-4.3, LQ-7)."
@@ -332,7 +379,7 @@ extension Advisor {
                 title: "SYNs are dropped because the SYN queue is full and SYN cookies are off",
                 evidence: evidence,
                 recommendation:
-                    "Set net.ipv4.tcp_syncookies=1 (the default): with the SYN queue full the kernel then answers with a cookie instead of dropping the SYN (LQ-4.2), so clients do not wait 1, 3, 7 s for SYN retransmissions (LQ-10). The SYN queue's size is the listen() backlog (LQ-4): raise it too if the SYN-RECV count sits at it."
+                    "Set net.ipv4.tcp_syncookies=1 (the default): with the SYN queue full the kernel then answers with a cookie instead of dropping the SYN (LQ-4.2), so clients do not wait to send their SYN again \(f.synRetrySchedule). The SYN queue's size is the listen() backlog (LQ-4): raise it too if the SYN-RECV count sits at it."
             )
         ]
     }

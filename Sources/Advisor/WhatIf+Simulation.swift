@@ -1,3 +1,5 @@
+import HostInspect
+import LinuxTCP
 import Results
 import Scenario
 import Simulation
@@ -18,15 +20,19 @@ public struct RateReplay: Sendable, Equatable {
     /// `ip_local_reserved_ports`, plus listening ports in the range (both are skipped by
     /// connect()'s scan, EP-2/EP-3), as the sysctl writes them ("40003,40005-40006"); "" for none.
     public var reservedPorts: String
-    /// Client sysctls both runs share (e.g. the timestamps setting).
+    /// The simulator's kernel profile (``KernelProfile/name``), e.g. the one
+    /// ``kernelProfile(for:having:)`` picks for the host: its version rules (TWR-3's reuse age
+    /// among them) apply.
+    public var kernel: String
+    /// Client sysctls both runs share (e.g. the timestamps setting, `tcp_tw_reuse_delay`).
     public var clientSysctls: [String: String]
     /// Server (peer) sysctls both runs share.
     public var serverSysctls: [String: String]
 
     public init(
         source: String, destination: String, port: Int, perSecond: Double, rateBasis: String = "given",
-        portRange: String,
-        reservedPorts: String, clientSysctls: [String: String] = [:], serverSysctls: [String: String] = [:]
+        portRange: String, reservedPorts: String, kernel: String = KernelProfile.newest.name,
+        clientSysctls: [String: String] = [:], serverSysctls: [String: String] = [:]
     ) {
         self.source = source
         self.destination = destination
@@ -35,16 +41,41 @@ public struct RateReplay: Sendable, Equatable {
         self.rateBasis = rateBasis
         self.portRange = portRange
         self.reservedPorts = reservedPorts
+        self.kernel = kernel
         self.clientSysctls = clientSysctls
         self.serverSysctls = serverSysctls
     }
 
-    /// Long enough for TIME-WAIT to reach its steady state (TW-3: 60 s) and for the ports to run
-    /// out after it, at most `maxAttempts` connects.
-    public var seconds: Int {
-        let wanted = 120
-        let affordable = Int(Double(Self.maxAttempts) / max(perSecond, 1e-9))
-        return max(min(wanted, affordable), 65)
+    /// The profile for a host kernel: the newest one not newer than `version` (the oldest for an
+    /// older kernel, the newest when the version is unknown), or, when that one lacks one of
+    /// `names` (sysctls the host has and the replay sets), the first newer one that has them all:
+    /// a 6.14-6.17 host with `tcp_tw_reuse_delay` gets 6.18's millisecond reuse age (TWR-3), not
+    /// 6.12's next-second one.
+    public static func kernelProfile(for version: KernelVersion?, having names: [String] = []) -> String {
+        let all = KernelProfile.all
+        guard let version else { return KernelProfile.newest.name }
+        let floor = all.lastIndex { KernelProfile.compare($0.name, version.description) <= 0 } ?? 0
+        let fits = all[floor...].first { profile in
+            names.allSatisfy { profile.sysctlUnavailable($0) == nil }
+        }
+        return (fits ?? all[floor]).name
+    }
+
+    /// The rate as the scenario file writes it (to the thousandth).
+    var scenarioRate: Double { (perSecond * 1000).rounded() / 1000 }
+
+    /// The replay's length: 120 s, long enough for TIME-WAIT to reach its steady state (TW-3:
+    /// 60 s) and for the ports to run out after it, unless that takes more than ``maxAttempts``
+    /// connects; then shorter, to the millisecond, so that `rate × seconds` stays within it
+    /// (above 5,000/s under 120 s; above about 9,200/s under 65 s, where no TIME-WAIT expires
+    /// within the replay: it then shows how soon the ports run out, not the steady state).
+    public var seconds: Double { Double(durationMs) / 1000 }
+
+    var durationMs: Int {
+        let wanted = 120_000
+        guard scenarioRate > 0 else { return wanted }
+        let affordable = Int((Double(Self.maxAttempts) * 1000 / scenarioRate).rounded(.down))
+        return max(min(wanted, affordable), 1)
     }
 
     /// Bounds the simulator's work (a few seconds at most in a debug build).
@@ -52,7 +83,7 @@ public struct RateReplay: Sendable, Equatable {
 
     /// "10.0.0.1 -> 10.0.0.5:80, 466/s (measured over 5 s) open loop for 120 s".
     public var description: String {
-        "\(source) -> \(destination):\(port), \(formatRate(perSecond))/s (\(rateBasis)) open loop for \(seconds) s"
+        "\(source) -> \(destination):\(port), \(formatRate(perSecond))/s (\(rateBasis)) open loop for \(formatRate(seconds)) s"
     }
 
     /// The scenario for `sides`: client sysctls (`tcp_tw_reuse`, ...) and server sysctls that
@@ -72,11 +103,11 @@ public struct RateReplay: Sendable, Equatable {
                         separator: ", ")
                     + " }"
         }
-        let perSecond = (perSecond * 1000).rounded() / 1000
         return """
             twlab: 1
             name: advise-what-if
             description: "what-if replay of \(source) -> \(destination):\(port)"
+            kernel: "\(kernel)"
             seed: 1
             sample_every: 1s
             hosts:
@@ -92,8 +123,8 @@ public struct RateReplay: Sendable, Equatable {
                 from: client
                 to: server:\(port)
                 kind: rate
-                rate: \(perSecond)/s
-                duration: \(seconds)s
+                rate: \(scenarioRate)/s
+                duration: \(durationMs)ms
             """
     }
 
@@ -141,7 +172,7 @@ public struct RateReplay: Sendable, Equatable {
     /// not loopback), else stand-ins: the replay's outcome does not depend on them.
     static func simulatorAddresses(_ source: String, _ destination: String) -> (String, String) {
         func v4(_ a: String) -> String? {
-            let s = a.hasPrefix("::ffff:") ? String(a.dropFirst(7)) : a
+            let s = unmappedIPv4(a)
             let parts = s.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }), !s.hasPrefix("127."),
                 !s.hasPrefix("0.")

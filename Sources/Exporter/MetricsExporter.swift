@@ -37,8 +37,11 @@ public enum NamespaceSelection: Sendable, Equatable {
 /// `twlab export`: serves `GET /metrics` in the Prometheus text format over HTTP.
 ///
 /// Each scrape reads every selected namespace afresh (one sample each: rates are Prometheus's
-/// business) on a thread of its own, off the Swift-concurrency pool: a namespace is entered with
-/// setns, which must never happen on a shared thread. Scrapes run concurrently and share nothing.
+/// business) on a POSIX thread of its own, off the Swift-concurrency pool, because the reading
+/// blocks: netlink dumps and /proc reads, and for a named namespace a `pthread_join` on the thread
+/// ``NetworkNamespace/run(in:_:)`` moves there with setns (that thread, not this one, enters the
+/// namespace). The pool has one thread per core, so a blocked scrape on it would stall the HTTP
+/// server's other tasks. Scrapes run concurrently and share nothing.
 /// `/` answers with a pointer to `/metrics`; any other path is 404, any method but GET and HEAD on
 /// `/metrics` is 405 with an `Allow` header. HTTP is FlyingFox's (non-blocking sockets, no
 /// SwiftNIO); requests it cannot parse close their connection and nothing else.
@@ -69,17 +72,19 @@ public final class MetricsExporter: Sendable {
         let labels = selection.labels()
         let top = self.top
         return await Self.offPool {
-            Metrics.exposition(labels.map { Self.read($0, top: top) })
+            // Slab sizes and the kernel release are the host's, the same for every namespace.
+            let host = HostWide.read()
+            return Metrics.exposition(labels.map { Self.read($0, top: top, host: host) })
         }
     }
 
-    /// Reads one namespace (`""`: the exporter's own).
-    static func read(_ label: String, top: Int) -> NamespaceReading {
+    /// Reads one namespace (`""`: the exporter's own); `host`: this scrape's host-wide part.
+    static func read(_ label: String, top: Int, host: HostWide) -> NamespaceReading {
         let start = HostSample.monotonicSeconds()
         let result: Result<Inspection, InspectError>
         do throws(InspectError) {
             let netns = label.isEmpty ? nil : label
-            let sample = try Inspector.sample(netns: netns)
+            let sample = try Inspector.sample(netns: netns, host: host)
             result = .success(Inspection(sample: sample, netns: netns, top: top))
         } catch {
             result = .failure(error)

@@ -48,15 +48,19 @@ public struct HostSample: Sendable {
     /// `/proc` both unreadable); the counter files, sysctls and slab sizes that cannot be read are
     /// left empty (or defaulted), so that an unprivileged user still gets the socket picture.
     ///
-    /// - Parameter withTCPInfo: also read each connection's tcp_info (``SocketDiag/dump(withTCPInfo:)``).
-    public static func read(withTCPInfo: Bool = false) throws(InspectError) -> HostSample {
+    /// - Parameters:
+    ///   - withTCPInfo: also read each connection's tcp_info (``SocketDiag/dump(withTCPInfo:)``).
+    ///   - host: the host-wide part, when the caller has read it already (nil: read it here).
+    public static func read(withTCPInfo: Bool = false, host: HostWide? = nil) throws(InspectError)
+        -> HostSample
+    {
         let (sockets, source) = try SocketDiag.dump(withTCPInfo: withTCPInfo)
         let time = monotonicSeconds()
+        let host = host ?? .read()
         return HostSample(
             time: time, sockets: sockets, source: source,
             counters: (try? ProcCounters.read()) ?? [:], sockstat: SockStat.read(),
-            sysctls: Sysctls.read(), slab: SlabSizes.read(),
-            kernelRelease: KernelVersion.runningRelease() ?? "")
+            sysctls: Sysctls.read(), slab: host.slab, kernelRelease: host.kernelRelease)
     }
 
     /// `CLOCK_MONOTONIC` in seconds.
@@ -64,5 +68,25 @@ public struct HostSample: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}
+
+/// What every network namespace of the host shares, read once per inspection or scrape rather
+/// than once per sample: the slab object sizes (`/proc/slabinfo` is global) and the kernel
+/// release (`/proc/sys/kernel/osrelease` belongs to the UTS namespace, which entering a network
+/// namespace does not change).
+public struct HostWide: Sendable, Equatable {
+    public var slab: SlabSizes
+    /// `uname -r`, empty when unreadable.
+    public var kernelRelease: String
+
+    public init(slab: SlabSizes, kernelRelease: String) {
+        self.slab = slab
+        self.kernelRelease = kernelRelease
+    }
+
+    /// ``SlabSizes/read()`` and ``KernelVersion/runningRelease()``.
+    public static func read() -> HostWide {
+        HostWide(slab: SlabSizes.read(), kernelRelease: KernelVersion.runningRelease() ?? "")
     }
 }

@@ -27,16 +27,23 @@ extension Inspection {
                 EphemeralPorts(range: $0, reserved: sample.sysctls["net.ipv4.ip_local_reserved_ports"])
             } ?? .linuxDefault
 
-        var states: [String: Int] = [:]
-        var listening = Set<Int>()
-        for socket in sample.sockets where socket.state != TCPState.close {
-            states[socket.ssName, default: 0] += 1
-            if socket.state == TCPState.listen { listening.insert(socket.localPort) }
-        }
-        let usable = ports.usableCandidates(kernel: version, boundPorts: listening.filter(ports.contains))
-        let outbound = OutboundSockets(ports: ports, listening: listening)
+        let states = SocketSummary.stateCounts(sample.sockets)
+        let outbound = OutboundSockets(ports: ports, sockets: sample.sockets)
+        let usable = ports.usableCandidates(
+            kernel: version, boundPorts: outbound.listening.filter(ports.contains))
 
-        // Outbound groups of this sample.
+        // The previous sample's outbound 4-tuples -> was it TIME-WAIT. A tuple seen before is new
+        // again when its TIME-WAIT was taken over by a connect() (TWR-2): it is no longer TIME-WAIT.
+        var before: [TupleKey: Bool]?
+        if let previous {
+            var tuples = [TupleKey: Bool](minimumCapacity: previous.sockets.count)
+            for socket in previous.sockets where outbound.contains(socket) {
+                tuples[TupleKey(socket)] = socket.state == TCPState.timeWait
+            }
+            before = tuples
+        }
+
+        // Outbound groups of this sample, with their new 4-tuples since the previous one.
         var groups: [GroupKey: GroupTally] = [:]
         var inboundTimeWait = 0
         var timeWait4 = 0
@@ -55,27 +62,14 @@ extension Inspection {
                 if socket.state == TCPState.timeWait { inboundTimeWait += 1 }
                 continue
             }
-            groups[GroupKey(socket), default: GroupTally()].add(socket)
-        }
-
-        // New 4-tuples per group since the previous sample.
-        var interval = 0.0
-        if let previous {
-            interval = max(sample.time - previous.time, 0)
-            // 4-tuple -> was it TIME-WAIT. A tuple seen before is new again when its TIME-WAIT was
-            // taken over by a connect() (TWR-2): it is no longer TIME-WAIT.
-            var before = [TupleKey: Bool](minimumCapacity: previous.sockets.count)
-            for socket in previous.sockets where outbound.contains(socket) {
-                before[TupleKey(socket)] = socket.state == TCPState.timeWait
-            }
-            for socket in sample.sockets where outbound.contains(socket) {
+            var isNew = false
+            if let before {
                 let wasTimeWait = before[TupleKey(socket)]
-                guard wasTimeWait == nil || (wasTimeWait == true && socket.state != TCPState.timeWait) else {
-                    continue
-                }
-                groups[GroupKey(socket)]?.new += 1
+                isNew = wasTimeWait == nil || (wasTimeWait == true && socket.state != TCPState.timeWait)
             }
+            groups[GroupKey(socket), default: GroupTally()].add(socket, isNew: isNew)
         }
+        let interval = previous.map { max(sample.time - $0.time, 0) } ?? 0
         let hasRates = previous != nil && interval > 0
 
         var destinations: [Destination] = []
@@ -94,7 +88,8 @@ extension Inspection {
                             usable: usable, held: tally.held, rate: $0,
                             timeWaitRemaining: tally.timeWaitRemaining)
                     },
-                    timeWaitAges: tally.ages))
+                    timeWaitAges: tally.ages, withTimestamps: tally.withTimestamps,
+                    withoutTimestamps: tally.withoutTimestamps))
         }
         destinations.sort(by: Inspection.isRiskier)
         let total = destinations.count
@@ -263,11 +258,19 @@ private struct GroupTally {
     var timeWait = 0
     var held = 0
     var new = 0
+    var withTimestamps = 0
+    var withoutTimestamps = 0
     var timeWaitRemaining: [Double] = []
     var ages = Inspection.TimeWaitAges()
 
-    mutating func add(_ socket: DiagSocket) {
+    mutating func add(_ socket: DiagSocket, isNew: Bool) {
         held += 1
+        if isNew { new += 1 }
+        switch socket.timestamps {
+        case true?: withTimestamps += 1
+        case false?: withoutTimestamps += 1
+        case nil: break
+        }
         if socket.state == TCPState.established { established += 1 }
         if socket.state == TCPState.timeWait {
             timeWait += 1

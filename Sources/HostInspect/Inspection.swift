@@ -97,11 +97,15 @@ public struct Inspection: Sendable, Equatable {
         public var exhaustionSeconds: Double?
         /// Ages of the group's TIME-WAITs.
         public var timeWaitAges: TimeWaitAges
+        /// Connections of the group whose tcp_info was read (``DiagSocket/timestamps``) that
+        /// negotiated TCP timestamps (TS-2), and that did not; both 0 without tcp_info.
+        public var withTimestamps: Int
+        public var withoutTimestamps: Int
 
         public init(
             source: String, destination: String, port: Int, established: Int, timeWait: Int, held: Int,
             usablePorts: Int, pressure: Double, newPerSecond: Double?, exhaustionSeconds: Double?,
-            timeWaitAges: TimeWaitAges
+            timeWaitAges: TimeWaitAges, withTimestamps: Int = 0, withoutTimestamps: Int = 0
         ) {
             self.source = source
             self.destination = destination
@@ -114,6 +118,8 @@ public struct Inspection: Sendable, Equatable {
             self.newPerSecond = newPerSecond
             self.exhaustionSeconds = exhaustionSeconds
             self.timeWaitAges = timeWaitAges
+            self.withTimestamps = withTimestamps
+            self.withoutTimestamps = withoutTimestamps
         }
     }
 

@@ -10,8 +10,12 @@
 /// ``Inspection``.
 public enum Inspector {
     /// One ``HostSample`` of `netns` (nil: the caller's namespace), read on a thread inside it.
-    public static func sample(netns: String?) throws(InspectError) -> HostSample {
-        try NetworkNamespace.run(in: netns) { () throws(InspectError) -> HostSample in try HostSample.read() }
+    /// `host`: the host-wide part when the caller reads several namespaces (nil: read it here).
+    public static func sample(netns: String?, host: HostWide? = nil) throws(InspectError) -> HostSample {
+        let host = host ?? .read()
+        return try NetworkNamespace.run(in: netns) { () throws(InspectError) -> HostSample in
+            try HostSample.read(host: host)
+        }
     }
 
     /// Two samples `interval` seconds apart (one when `interval` is 0), both on one thread inside
@@ -26,16 +30,18 @@ public enum Inspector {
     }
 
     /// The last sample and, when `interval` > 0, the one taken `interval` seconds before it,
-    /// both on one thread inside `netns` (`withTCPInfo`: see ``HostSample/read(withTCPInfo:)``).
+    /// both on one thread inside `netns` (`withTCPInfo`: see ``HostSample/read(withTCPInfo:host:)``),
+    /// sharing one reading of the host-wide part (``HostWide``).
     public static func samples(netns: String?, interval: Double, withTCPInfo: Bool = false)
         throws(InspectError)
         -> (sample: HostSample, previous: HostSample?)
     {
+        let host = HostWide.read()
         let samples = try NetworkNamespace.run(in: netns) { () throws(InspectError) -> [HostSample] in
-            let first = try HostSample.read(withTCPInfo: withTCPInfo)
+            let first = try HostSample.read(withTCPInfo: withTCPInfo, host: host)
             guard interval > 0 else { return [first] }
             pause(seconds: interval)
-            return [first, try HostSample.read(withTCPInfo: withTCPInfo)]
+            return [first, try HostSample.read(withTCPInfo: withTCPInfo, host: host)]
         }
         return (samples[samples.count - 1], samples.count > 1 ? samples[0] : nil)
     }

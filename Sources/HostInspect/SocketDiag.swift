@@ -124,9 +124,14 @@ struct AddressNames {
     private var names: [Key: String] = [:]
 
     mutating func name(family: Int, bytes: UnsafeRawBufferPointer) -> String {
-        let high = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        // The raw bytes as integers, whatever the host's byte order: an IPv4 address is the
+        // first 4 bytes only (the rest of the buffer is not part of it).
+        let high =
+            family == 6
+            ? bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            : UInt64(bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         let low = family == 6 ? bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self) : 0
-        let key = Key(family: UInt8(family), high: family == 6 ? high : high & 0xFFFF_FFFF, low: low)
+        let key = Key(family: UInt8(family), high: high, low: low)
         if let name = names[key] { return name }
         let name = formatAddress(family: family, bytes: bytes)
         if names.count < 4096 { names[key] = name }

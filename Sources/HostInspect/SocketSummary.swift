@@ -6,12 +6,8 @@ public struct SocketSummary: Sendable, Equatable {
     public var listeners: [ListenerQueue]
 
     public init(_ sockets: [DiagSocket]) {
-        var states: [String: Int] = [:]
         var listeners: [ListenerQueue] = []
         for socket in sockets {
-            if socket.state != TCPState.close {
-                states[socket.ssName, default: 0] += 1
-            }
             if socket.state == TCPState.listen {
                 listeners.append(
                     ListenerQueue(
@@ -22,8 +18,17 @@ public struct SocketSummary: Sendable, Equatable {
         listeners.sort {
             ($0.port, $0.address, $0.recvQ, $0.sendQ) < ($1.port, $1.address, $1.recvQ, $1.sendQ)
         }
-        self.states = states
+        self.states = Self.stateCounts(sockets)
         self.listeners = listeners
+    }
+
+    /// ``states`` alone: `ss` state name -> count, without zero counts and `"CLOSE"`.
+    public static func stateCounts(_ sockets: [DiagSocket]) -> [String: Int] {
+        var states: [String: Int] = [:]
+        for socket in sockets where socket.state != TCPState.close {
+            states[socket.ssName, default: 0] += 1
+        }
+        return states
     }
 }
 

@@ -5,7 +5,8 @@
 /// ``NetworkNamespace/run(in:_:)`` reads that namespace's values. Nothing here ever writes.
 public enum Sysctls {
     /// What `inspect` and `advise` look at: the port range and its reserved ports (EP-1, EP-2),
-    /// TIME_WAIT reuse and limits (TWR-2, TW-6), listen queue sizing and cookies (LQ-*), and the
+    /// TIME_WAIT reuse, its delay and limits (TWR-2, TWR-3, TW-6), listen queue sizing, cookies
+    /// and the SYN retry schedule (LQ-*, LQ-10: `tcp_syn_retries`, `tcp_syn_linear_timeouts`), and the
     /// file limits that bound how many sockets a process can hold. Missing ones (older kernels,
     /// global-only knobs not shown in a child namespace) are left out of the result.
     public static let inspected: [String] = [
@@ -23,6 +24,7 @@ public enum Sysctls {
         "net.ipv4.tcp_max_syn_backlog",
         "net.ipv4.tcp_max_tw_buckets",
         "net.ipv4.tcp_rfc1337",
+        "net.ipv4.tcp_syn_linear_timeouts",
         "net.ipv4.tcp_syn_retries",
         "net.ipv4.tcp_synack_retries",
         "net.ipv4.tcp_syncookies",

@@ -28,7 +28,7 @@ public struct NamespaceObserver: AgentObserver {
 
     public func counters() -> [String: Int64] { (try? ProcCounters.read()) ?? [:] }
 
-    public func conntrackCounters() -> [String: Int64] { ConntrackStats.read() }
+    public func conntrackCounters() -> [String: Int64] { ConntrackCounters.read() }
 
     /// One sock_diag dump: states, listener queues with SYN-RECV per listening port, and ports
     /// held per destination group (local port in the range, not a listening port), as the

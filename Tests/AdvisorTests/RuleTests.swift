@@ -2,6 +2,7 @@ import Advisor
 import Foundation
 import HostInspect
 import Report
+import TestSupport
 import Testing
 
 /// Each rule from fixed samples: the numbers that trigger it and the ones that do not, and
@@ -10,21 +11,11 @@ import Testing
 struct RuleTests {
     static let release = "6.18.44-fc-v657"
 
-    static func socket(
-        _ state: Int, _ local: String, _ localPort: Int, _ remote: String, _ remotePort: Int,
-        recvQ: Int = 0, sendQ: Int = 0, timer: Int = 0, expiresMs: Int = 0, timestamps: Bool? = nil
-    ) -> DiagSocket {
-        DiagSocket(
-            family: 4, state: state, localAddress: local, localPort: localPort, remoteAddress: remote,
-            remotePort: remotePort, recvQ: recvQ, sendQ: sendQ, timer: timer, expiresMs: expiresMs,
-            timestamps: timestamps)
-    }
-
     /// `count` client TIME-WAITs 10.0.0.1 -> 10.0.0.5:80 on ports 40000, 40002, ... (connect()'s
     /// parity), 30 s left each.
     static func timeWaits(_ count: Int, first: Int = 40000, step: Int = 2) -> [DiagSocket] {
         (0..<count).map {
-            socket(6, "10.0.0.1", first + step * $0, "10.0.0.5", 80, timer: 3, expiresMs: 30_000)
+            DiagSocket.fixture(6, "10.0.0.1", first + step * $0, "10.0.0.5", 80, timer: 3, expiresMs: 30_000)
         }
     }
 
@@ -61,7 +52,7 @@ struct RuleTests {
                 == "10.0.0.1 -> 10.0.0.5:80 holds 90 of 100 usable ports (90%): 90 in TIME-WAIT, 0 connected")
         // Loopback destinations: tcp_tw_reuse=2 applies (TWR-2).
         let loop = (0..<60).map {
-            Self.socket(6, "127.0.0.1", 40000 + 2 * $0, "127.0.0.1", 80, timer: 3, expiresMs: 30_000)
+            DiagSocket.fixture(6, "127.0.0.1", 40000 + 2 * $0, "127.0.0.1", 80, timer: 3, expiresMs: 30_000)
         }
         #expect(Self.ids(Self.sample(loop)).isEmpty)
     }
@@ -92,10 +83,105 @@ struct RuleTests {
         #expect(w.proposed.peakPortsHeld < 100)
     }
 
+    @Test("port pressure with tcp_tw_reuse applying: only ports it cannot free count (ESTAB, FIN-WAIT-2)")
+    func portPressureHeldByOpenConnections() throws {
+        let reuse = ["net.ipv4.tcp_tw_reuse": "1"]
+        // 50 ESTAB on connect()'s parity: reuse takes TIME-WAITs only, so 50% stays held.
+        let estab = (0..<50).map { DiagSocket.fixture(1, "10.0.0.1", 40000 + 2 * $0, "10.0.0.5", 80) }
+        let advice = Advisor.advise(sample: Self.sample(estab, sysctls: reuse), previous: nil, netns: nil)
+        #expect(advice.findings.map(\.id) == ["port-pressure"])
+        let f = try #require(advice.findings.first)
+        #expect(f.severity == .warning)
+        #expect(
+            f.title
+                == "10.0.0.1 -> 10.0.0.5:80 has 50% of its ephemeral ports held by open connections; tcp_tw_reuse cannot free them"
+        )
+        #expect(
+            f.evidence == [
+                "10.0.0.1 -> 10.0.0.5:80 holds 50 of 100 usable ports (50%): 50 not in TIME-WAIT (50 connected), 0 in TIME-WAIT",
+                "net.ipv4.tcp_tw_reuse = 1: connect() may take over a TIME-WAIT toward this destination (TWR-2), never a port of a connection still open",
+                "net.ipv4.ip_local_port_range = 40000 40099",
+            ])
+        #expect(f.recommendation.contains("a pool with a cap"))
+        #expect(f.whatIf == nil)
+        // 45 ESTAB and 45 orphaned FIN-WAIT-2 (no TIME-WAIT to take over): 90%, critical.
+        let closing = (0..<45).map {
+            DiagSocket.fixture(5, "10.0.0.1", 40001 + 2 * $0, "10.0.0.5", 80, timer: 3, expiresMs: 30_000)
+        }
+        let full = Advisor.advise(
+            sample: Self.sample(Array(estab.prefix(45)) + closing, sysctls: reuse), previous: nil, netns: nil)
+        #expect(full.findings.map(\.severity) == [.critical])
+        // 30 ESTAB and 30 TIME-WAIT: the TIME-WAITs push it over 50%, and reuse frees them.
+        let mixed = Array(estab.prefix(30)) + Self.timeWaits(30, first: 40060)
+        #expect(Self.ids(Self.sample(mixed, sysctls: reuse)).isEmpty)
+        // The same with tcp_tw_reuse=0: every held port counts.
+        #expect(Self.ids(Self.sample(mixed, sysctls: ["net.ipv4.tcp_tw_reuse": "0"])) == ["port-pressure"])
+    }
+
+    @Test("port pressure: severity follows the exhaustion estimate, which exists only within 60 s")
+    func portPressureSeverity() throws {
+        func finding(_ before: Int, _ now: Int, step: Int = 2) -> Finding? {
+            Advisor.advise(
+                sample: Self.sample(
+                    Self.timeWaits(now, step: step), sysctls: ["net.ipv4.tcp_tw_reuse": "0"], time: 10),
+                previous: Self.sample(Self.timeWaits(before, step: step), time: 9), netns: nil, whatIf: false
+            ).findings.first
+        }
+        // One sample, 50 of 100 held: no rate, so no estimate: a warning.
+        let one = try #require(
+            Advisor.advise(sample: Self.sample(Self.timeWaits(50)), previous: nil, netns: nil, whatIf: false)
+                .findings.first)
+        #expect(one.severity == .warning)
+        #expect(
+            one.title
+                == "10.0.0.1 -> 10.0.0.5:80 is running out of ephemeral ports; tcp_tw_reuse does not apply")
+        // 10 of 100 held, 5/s new: (100 - 10) / 5 = 18 s, before the first TIME-WAIT frees
+        // its port at 30 s: critical although only 10% is held.
+        let fast = try #require(finding(5, 10))
+        #expect(fast.severity == .critical)
+        #expect(
+            fast.title
+                == "10.0.0.1 -> 10.0.0.5:80 runs out of ephemeral ports in 18 s at the observed rate; tcp_tw_reuse does not apply"
+        )
+        #expect(fast.evidence[1] == "5/s new connections over 1 s; at that rate the ports run out in 18 s")
+        // 1/s new: the TIME-WAITs free ports faster than they are taken: no estimate, no finding.
+        #expect(finding(9, 10) == nil)
+        // 40 held at 20/s: 3 s.
+        #expect(finding(20, 40)?.title.contains("runs out of ephemeral ports in 3 s") == true)
+        // All 100 held: run out already.
+        let gone = try #require(finding(90, 100, step: 1))
+        #expect(gone.severity == .critical)
+        #expect(
+            gone.title
+                == "10.0.0.1 -> 10.0.0.5:80 has run out of ephemeral ports; tcp_tw_reuse does not apply")
+    }
+
+    @Test("the replay keeps to maxAttempts at any rate: 50,000/s for 12 s, 7,000/s for 85.7 s")
+    func replayCap() throws {
+        func replay(_ rate: Double) -> RateReplay {
+            RateReplay(
+                source: "10.0.0.1", destination: "10.0.0.5", port: 80, perSecond: rate,
+                portRange: "40000 40099",
+                reservedPorts: "")
+        }
+        #expect(RateReplay.maxAttempts == 600_000)
+        #expect(replay(20).seconds == 120)
+        #expect(replay(5000).seconds == 120)
+        #expect(replay(7000).seconds == 85.714)
+        #expect(replay(7000).description.hasSuffix("7,000/s (given) open loop for 85.7 s"))
+        let fast = replay(50_000)
+        #expect(fast.seconds == 12)
+        #expect(fast.description == "10.0.0.1 -> 10.0.0.5:80, 50,000/s (given) open loop for 12 s")
+        let reuse = ["net.ipv4.tcp_tw_reuse": "1"]
+        let w = try fast.whatIf(current: (reuse, [:]), proposed: (reuse, [:]))
+        #expect(w.current.attempts == 600_000)
+        #expect(w.current.attempts <= RateReplay.maxAttempts)
+    }
+
     @Test(
         "port pressure toward a peer without timestamps: the what-if keeps them off, so reuse does not help")
     func portPressurePeerWithoutTimestamps() throws {
-        let estab = Self.socket(1, "10.0.0.1", 40098, "10.0.0.5", 80, timestamps: false)
+        let estab = DiagSocket.fixture(1, "10.0.0.1", 40098, "10.0.0.5", 80, timestamps: false)
         let before = Self.sample(Self.timeWaits(20) + [estab], time: 9)
         let now = Self.sample(Self.timeWaits(40) + [estab], sysctls: ["net.ipv4.tcp_tw_reuse": "0"], time: 10)
         let advice = Advisor.advise(sample: now, previous: before, netns: nil)
@@ -120,12 +206,12 @@ struct RuleTests {
         off["net.ipv4.tcp_timestamps"] = "0"
         #expect(Self.ids(Self.sample(Self.timeWaits(5), sysctls: off)) == ["tw-reuse-without-timestamps"])
         // Peer without timestamps: an ESTAB connection to it says so in tcp_info.
-        let estab = Self.socket(1, "10.0.0.1", 40090, "10.0.0.5", 80, timestamps: false)
+        let estab = DiagSocket.fixture(1, "10.0.0.1", 40090, "10.0.0.5", 80, timestamps: false)
         #expect(
             Self.ids(Self.sample(Self.timeWaits(5) + [estab], sysctls: reuse)) == [
                 "tw-reuse-without-timestamps"
             ])
-        let withTS = Self.socket(1, "10.0.0.1", 40090, "10.0.0.5", 80, timestamps: true)
+        let withTS = DiagSocket.fixture(1, "10.0.0.1", 40090, "10.0.0.5", 80, timestamps: true)
         #expect(Self.ids(Self.sample(Self.timeWaits(5) + [withTS], sysctls: reuse)).isEmpty)
         // tcp_tw_reuse 0: nothing to say about timestamps (port pressure speaks, if any).
         #expect(Self.ids(Self.sample(Self.timeWaits(5), sysctls: ["net.ipv4.tcp_timestamps": "0"])).isEmpty)
@@ -134,9 +220,11 @@ struct RuleTests {
     @Test("bind before connect: odd ports (bind(0)'s parity) while connect()'s parity is free")
     func bindBeforeConnect() {
         // 10 ESTAB on odd ports to 10 destinations.
-        let bound = (0..<10).map { Self.socket(1, "10.0.0.1", 40001 + 2 * $0, "10.0.1.\($0)", 443) }
+        let bound = (0..<10).map { DiagSocket.fixture(1, "10.0.0.1", 40001 + 2 * $0, "10.0.1.\($0)", 443) }
         #expect(Self.ids(Self.sample(bound)) == ["bind-before-connect"])
-        let connected = (0..<10).map { Self.socket(1, "10.0.0.1", 40000 + 2 * $0, "10.0.1.\($0)", 443) }
+        let connected = (0..<10).map {
+            DiagSocket.fixture(1, "10.0.0.1", 40000 + 2 * $0, "10.0.1.\($0)", 443)
+        }
         #expect(Self.ids(Self.sample(connected)).isEmpty)
         // Too few to tell; and kernels before 4.6 had no parity split (EP-7).
         #expect(Self.ids(Self.sample(Array(bound.prefix(7)))).isEmpty)
@@ -163,8 +251,8 @@ struct RuleTests {
 
     @Test("accept queue: full now or overflow counters; the backlog compared with somaxconn")
     func acceptQueue() throws {
-        let full = Self.socket(10, "0.0.0.0", 8080, "0.0.0.0", 0, recvQ: 3, sendQ: 2)
-        let fine = Self.socket(10, "0.0.0.0", 8080, "0.0.0.0", 0, recvQ: 0, sendQ: 2)
+        let full = DiagSocket.fixture(10, "0.0.0.0", 8080, "0.0.0.0", 0, recvQ: 3, sendQ: 2)
+        let fine = DiagSocket.fixture(10, "0.0.0.0", 8080, "0.0.0.0", 0, recvQ: 0, sendQ: 2)
         #expect(Self.ids(Self.sample([fine])).isEmpty)
         let advice = Advisor.advise(
             sample: Self.sample(
@@ -181,7 +269,7 @@ struct RuleTests {
             sample: Self.sample([fine], counters: ["TcpExtListenOverflows": 7]), previous: nil, netns: nil)
         #expect(past.findings.map(\.severity) == [.warning])
         // Backlog at somaxconn: raise both.
-        let capped = Self.socket(10, "0.0.0.0", 80, "0.0.0.0", 0, recvQ: 129, sendQ: 128)
+        let capped = DiagSocket.fixture(10, "0.0.0.0", 80, "0.0.0.0", 0, recvQ: 129, sendQ: 128)
         let c = Advisor.advise(
             sample: Self.sample([capped], sysctls: ["net.core.somaxconn": "128"]), previous: nil, netns: nil)
         #expect(

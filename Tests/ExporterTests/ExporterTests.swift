@@ -255,10 +255,7 @@ struct ExporterHTTPTests {
         defer { ns.remove() }
         let web = try ns.listen("10.202.0.1", 80, backlog: 7)
         try ns.makeTimeWaits(5, from: "10.202.0.2", to: "10.202.0.1", 80, listener: web)
-        let settled = try TestNamespace.waitUntil {
-            try Inspector.sample(netns: ns.name).sockets.filter { $0.state == TCPState.timeWait }.count == 5
-        }
-        try #require(settled)
+        try #require(try ns.settled(timeWait: 5))
 
         // A name given twice is read once: its counters are not added up.
         for selection in [NamespaceSelection.named([ns.name]), .named([ns.name, ns.name]), .all] {

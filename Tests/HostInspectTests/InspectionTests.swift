@@ -1,18 +1,11 @@
 import Foundation
 import HostInspect
+import TestSupport
 import Testing
 
 /// ``Inspection`` built from fixed samples, its JSON, and the small /proc parsers.
 @Suite("Inspection from fixed samples")
 struct InspectionTests {
-    static func socket(
-        _ state: Int, _ local: String, _ localPort: Int, _ remote: String, _ remotePort: Int,
-        family: Int = 4, recvQ: Int = 0, sendQ: Int = 0, timer: Int = 0, expiresMs: Int = 0
-    ) -> DiagSocket {
-        DiagSocket(
-            family: family, state: state, localAddress: local, localPort: localPort, remoteAddress: remote,
-            remotePort: remotePort, recvQ: recvQ, sendQ: sendQ, timer: timer, expiresMs: expiresMs)
-    }
 
     static let sysctls = [
         "net.ipv4.ip_local_port_range": "40000 40099",
@@ -28,23 +21,25 @@ struct InspectionTests {
     static let now = HostSample(
         time: 100.1,
         sockets: [
-            socket(10, "0.0.0.0", 80, "0.0.0.0", 0, sendQ: 128),
-            socket(10, "::", 443, "::", 0, family: 6, sendQ: 128),
-            socket(10, "10.0.0.1", 8080, "0.0.0.0", 0, recvQ: 11, sendQ: 10),
-            socket(10, "10.0.0.1", 40010, "0.0.0.0", 0, sendQ: 4),
-            socket(6, "10.0.0.1", 40001, "10.0.0.5", 80, timer: 3, expiresMs: 55_000),
-            socket(6, "10.0.0.1", 40002, "10.0.0.5", 80, timer: 3, expiresMs: 40_000),
-            socket(6, "10.0.0.1", 40003, "10.0.0.5", 80, timer: 3, expiresMs: 10_000),
-            socket(1, "10.0.0.1", 40020, "10.0.0.5", 80, timer: 2, expiresMs: 7_000_000),
-            socket(5, "10.0.0.1", 40030, "10.0.0.5", 80, timer: 3, expiresMs: 20_000),
-            socket(2, "10.0.0.1", 40021, "10.0.0.6", 443, timer: 1, expiresMs: 900),
-            socket(6, "2001:db8::1", 40040, "2001:db8::5", 80, family: 6, timer: 3, expiresMs: 59_000),
-            socket(6, "10.0.0.1", 80, "10.0.0.9", 51000, timer: 3, expiresMs: 30_000),
-            socket(6, "10.0.0.1", 22, "10.0.0.9", 51001, timer: 3, expiresMs: 30_000),
-            socket(1, "10.0.0.1", 80, "10.0.0.9", 52000),
-            socket(3, "10.0.0.1", 8080, "10.0.0.7", 33000, timer: 1, expiresMs: 800),
-            socket(3, "::ffff:10.0.0.1", 443, "::ffff:10.0.0.7", 33001, family: 6, timer: 1, expiresMs: 800),
-            socket(7, "10.0.0.1", 40060, "0.0.0.0", 0),
+            DiagSocket.fixture(10, "0.0.0.0", 80, "0.0.0.0", 0, sendQ: 128),
+            DiagSocket.fixture(10, "::", 443, "::", 0, family: 6, sendQ: 128),
+            DiagSocket.fixture(10, "10.0.0.1", 8080, "0.0.0.0", 0, recvQ: 11, sendQ: 10),
+            DiagSocket.fixture(10, "10.0.0.1", 40010, "0.0.0.0", 0, sendQ: 4),
+            DiagSocket.fixture(6, "10.0.0.1", 40001, "10.0.0.5", 80, timer: 3, expiresMs: 55_000),
+            DiagSocket.fixture(6, "10.0.0.1", 40002, "10.0.0.5", 80, timer: 3, expiresMs: 40_000),
+            DiagSocket.fixture(6, "10.0.0.1", 40003, "10.0.0.5", 80, timer: 3, expiresMs: 10_000),
+            DiagSocket.fixture(1, "10.0.0.1", 40020, "10.0.0.5", 80, timer: 2, expiresMs: 7_000_000),
+            DiagSocket.fixture(5, "10.0.0.1", 40030, "10.0.0.5", 80, timer: 3, expiresMs: 20_000),
+            DiagSocket.fixture(2, "10.0.0.1", 40021, "10.0.0.6", 443, timer: 1, expiresMs: 900),
+            DiagSocket.fixture(
+                6, "2001:db8::1", 40040, "2001:db8::5", 80, family: 6, timer: 3, expiresMs: 59_000),
+            DiagSocket.fixture(6, "10.0.0.1", 80, "10.0.0.9", 51000, timer: 3, expiresMs: 30_000),
+            DiagSocket.fixture(6, "10.0.0.1", 22, "10.0.0.9", 51001, timer: 3, expiresMs: 30_000),
+            DiagSocket.fixture(1, "10.0.0.1", 80, "10.0.0.9", 52000),
+            DiagSocket.fixture(3, "10.0.0.1", 8080, "10.0.0.7", 33000, timer: 1, expiresMs: 800),
+            DiagSocket.fixture(
+                3, "::ffff:10.0.0.1", 443, "::ffff:10.0.0.7", 33001, family: 6, timer: 1, expiresMs: 800),
+            DiagSocket.fixture(7, "10.0.0.1", 40060, "0.0.0.0", 0),
         ],
         counters: [
             "TcpExtListenOverflows": 145, "TcpExtListenDrops": 150, "TcpExtTW": 1000, "IpInReceives": 5,
@@ -53,7 +48,7 @@ struct InspectionTests {
 
     static let before = HostSample(
         time: 100.0,
-        sockets: [socket(6, "10.0.0.1", 40001, "10.0.0.5", 80, timer: 3, expiresMs: 55_100)],
+        sockets: [DiagSocket.fixture(6, "10.0.0.1", 40001, "10.0.0.5", 80, timer: 3, expiresMs: 55_100)],
         counters: ["TcpExtListenOverflows": 100, "TcpExtListenDrops": 100, "TcpExtTW": 990],
         sysctls: sysctls, slab: slab, kernelRelease: "6.18.44-fc-v657")
 
@@ -119,7 +114,7 @@ struct InspectionTests {
         #expect(i.listeners.allSatisfy { $0.rates == nil })
 
         var lone = Self.now
-        lone.sockets = [Self.socket(10, "0.0.0.0", 80, "0.0.0.0", 0, sendQ: 128)]
+        lone.sockets = [DiagSocket.fixture(10, "0.0.0.0", 80, "0.0.0.0", 0, sendQ: 128)]
         var loneBefore = Self.before
         loneBefore.sockets = []
         let single = Inspection(sample: lone, previous: loneBefore, netns: nil)
@@ -130,14 +125,14 @@ struct InspectionTests {
     func mappedAndTakenOver() throws {
         let before = HostSample(
             time: 1,
-            sockets: [Self.socket(6, "10.0.0.1", 40001, "10.0.0.5", 80, timer: 3, expiresMs: 50_000)],
+            sockets: [DiagSocket.fixture(6, "10.0.0.1", 40001, "10.0.0.5", 80, timer: 3, expiresMs: 50_000)],
             sysctls: Self.sysctls)
         let now = HostSample(
             time: 2,
             sockets: [
                 // The same 4-tuple, now a new connection that took the TIME-WAIT over (TWR-2).
-                Self.socket(1, "10.0.0.1", 40001, "10.0.0.5", 80),
-                Self.socket(
+                DiagSocket.fixture(1, "10.0.0.1", 40001, "10.0.0.5", 80),
+                DiagSocket.fixture(
                     6, "::ffff:10.0.0.1", 40002, "::ffff:10.0.0.5", 80, family: 6, timer: 3, expiresMs: 59_000
                 ),
             ],
@@ -150,12 +145,30 @@ struct InspectionTests {
         #expect(d.newPerSecond == 2)
     }
 
+    @Test("tcp_info's timestamps are tallied per group: with, without, unknown (TS-2)")
+    func timestampsPerGroup() throws {
+        let sockets = [
+            DiagSocket.fixture(1, "10.0.0.1", 40000, "10.0.0.5", 80, timestamps: true),
+            DiagSocket.fixture(1, "10.0.0.1", 40002, "10.0.0.5", 80, timestamps: false),
+            DiagSocket.fixture(
+                1, "::ffff:10.0.0.1", 40004, "::ffff:10.0.0.5", 80, family: 6, timestamps: false),
+            DiagSocket.fixture(1, "10.0.0.1", 40006, "10.0.0.5", 80),
+            DiagSocket.fixture(6, "10.0.0.1", 40008, "10.0.0.5", 80, timer: 3, expiresMs: 50_000),
+            DiagSocket.fixture(1, "10.0.0.1", 40010, "10.0.0.6", 443, timestamps: false),
+        ]
+        let i = Inspection(sample: HostSample(time: 1, sockets: sockets, sysctls: Self.sysctls), netns: nil)
+        let web = try #require(i.destinations.first { $0.destination == "10.0.0.5" })
+        #expect(web.held == 5 && web.withTimestamps == 1 && web.withoutTimestamps == 2)
+        let tls = try #require(i.destinations.first { $0.destination == "10.0.0.6" })
+        #expect(tls.withTimestamps == 0 && tls.withoutTimestamps == 1)
+    }
+
     @Test("sockets from /proc: no backlog, so no listener is called full or saturated, and send_q is null")
     func procHasNoBacklog() throws {
         let sockets = [
-            Self.socket(10, "0.0.0.0", 8080, "0.0.0.0", 0, recvQ: 1),
-            Self.socket(10, "0.0.0.0", 80, "0.0.0.0", 0),
-            Self.socket(3, "10.0.0.1", 8080, "10.0.0.7", 33000, timer: 1, expiresMs: 800),
+            DiagSocket.fixture(10, "0.0.0.0", 8080, "0.0.0.0", 0, recvQ: 1),
+            DiagSocket.fixture(10, "0.0.0.0", 80, "0.0.0.0", 0),
+            DiagSocket.fixture(3, "10.0.0.1", 8080, "10.0.0.7", 33000, timer: 1, expiresMs: 800),
         ]
         let before = HostSample(
             time: 1, sockets: sockets, source: .proc, counters: ["TcpExtListenOverflows": 0])

@@ -48,7 +48,7 @@ struct NamespaceInspectionTests {
                 return
             }
         }
-        try #require(try settled(ns, timeWait: 7))
+        try #require(try ns.settled(timeWait: 7))
         let first = try Inspector.sample(netns: ns.name)
 
         // Between the samples: 3 more client TIME-WAITs and a 4th client whose SYN meets the
@@ -59,7 +59,7 @@ struct NamespaceInspectionTests {
             Issue.record("the nonblocking connect failed at once")
             return
         }
-        try #require(try settled(ns, timeWait: 10))
+        try #require(try ns.settled(timeWait: 10))
         usleep(300_000)
         let second = try Inspector.sample(netns: ns.name)
 
@@ -161,20 +161,37 @@ struct NamespaceInspectionTests {
         #expect(group.pressure >= 1)
     }
 
+    @Test("the host-wide part (slab sizes, kernel release) is read once and passed in, not re-read")
+    func hostWide() throws {
+        guard TestNamespace.available else { return }
+        let ns = try TestNamespace(tag: "host", addresses: [Self.server], sysctls: Self.sysctls)
+        defer { ns.remove() }
+        let running = HostWide.read()
+        #expect(running.kernelRelease == KernelVersion.runningRelease())
+        let given = HostWide(
+            slab: SlabSizes(timeWait4: 1, timeWait6: 2, request4: 3, request6: 4, source: "given"),
+            kernelRelease: "9.8.7-given")
+        let sample = try Inspector.sample(netns: ns.name, host: given)
+        #expect(sample.slab == given.slab && sample.kernelRelease == "9.8.7-given")
+        #expect(try Inspector.sample(netns: ns.name).kernelRelease == running.kernelRelease)
+        let (last, first) = try Inspector.samples(netns: ns.name, interval: 0.01)
+        #expect(first?.kernelRelease == running.kernelRelease && last.kernelRelease == running.kernelRelease)
+    }
+
     @Test("IPv6: native ::1 TIME-WAITs form their own group; IPv4-mapped ones join their IPv4 group")
     func ipv6() throws {
         guard TestNamespace.available else { return }
         let server = Self.server
         let ns = try TestNamespace(tag: "v6", addresses: [server], sysctls: Self.sysctls)
         defer { ns.remove() }
-        let v6 = try ns.listen6("::1", 80, backlog: 16)
+        let v6 = try ns.listen("::1", 80, backlog: 16)
         let v4 = try ns.listen(server, 8080, backlog: 16)
-        try ns.makeTimeWaits6(3, to: "::1", 80, listener: v6)
+        try ns.makeTimeWaits(3, from: nil, to: "::1", 80, listener: v6)
         // Two from IPv4 sockets (source = the server's address, as the route gives a mapped
         // socket), two from AF_INET6 sockets to ::ffff:server, which go through the IPv4 tables.
         try ns.makeTimeWaits(2, from: server, to: server, 8080, listener: v4)
-        try ns.makeTimeWaits6(2, to: "::ffff:\(server)", 8080, listener: v4)
-        try #require(try settled(ns, timeWait: 7))
+        try ns.makeTimeWaits(2, from: nil, to: "::ffff:\(server)", 8080, listener: v4)
+        try #require(try ns.settled(timeWait: 7))
 
         let i = Inspection(sample: try Inspector.sample(netns: ns.name), netns: ns.name)
         #expect(i.states == ["LISTEN": 2, "TIME-WAIT": 7])
@@ -198,7 +215,7 @@ struct NamespaceInspectionTests {
         defer { ns.remove() }
         let web = try ns.listen(Self.server, 80, backlog: 5)
         try ns.makeTimeWaits(4, from: Self.twClient, to: Self.server, 80, listener: web)
-        try #require(try settled(ns, timeWait: 4))
+        try #require(try ns.settled(timeWait: 4))
 
         let r = try Twlab.run("inspect", "--netns", ns.name, "--json", "--interval", "100ms")
         #expect(r.status == 0, "stderr: \(r.stderr)")
@@ -231,22 +248,5 @@ struct NamespaceInspectionTests {
         #expect(text.status == 0)
         #expect(text.stdout.contains("      4 TIME-WAIT"))
         #expect(text.stdout.contains("network namespace \(ns.name)"))
-    }
-
-    /// Waits until the namespace holds `timeWait` TIME-WAITs and nothing is mid-close; says
-    /// what it saw when that does not happen.
-    func settled(_ ns: TestNamespace, timeWait: Int) throws -> Bool {
-        var states: [String] = []
-        let done = try TestNamespace.waitUntil(seconds: 10) {
-            states = try Inspector.sample(netns: ns.name).sockets.map(\.ssName)
-            return states.filter { $0 == "TIME-WAIT" }.count == timeWait
-                && !states.contains { ["LAST-ACK", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT"].contains($0) }
-        }
-        if !done {
-            let counts = Dictionary(states.map { ($0, 1) }, uniquingKeysWith: +)
-            let seen = counts.sorted { $0.key < $1.key }
-            print("namespace \(ns.name) did not settle at \(timeWait) TIME-WAITs: \(seen)")
-        }
-        return done
     }
 }

@@ -1,5 +1,6 @@
-import HostInspect
 import Testing
+
+@testable import HostInspect
 
 @Suite("Parsers and summaries (fixed text)")
 struct ParserTests {
@@ -172,6 +173,22 @@ struct ParserTests {
             """
         #expect(ProcCounters.parse(text) == ["UdpInDatagrams": 5])
         #expect(ProcCounters.parse("").isEmpty)
+    }
+
+    @Test("address names: an IPv4 address is its first 4 bytes only; each address is formatted once")
+    func addressNames() {
+        var names = AddressNames()
+        func name(_ family: Int, _ bytes: [UInt8]) -> String {
+            bytes.withUnsafeBytes { names.name(family: family, bytes: $0) }
+        }
+        let rest = [UInt8](repeating: 0, count: 12)
+        let junk = [UInt8](repeating: 0xA5, count: 12)
+        #expect(name(4, [10, 0, 0, 1] + rest) == "10.0.0.1")
+        // Whatever follows the 4 bytes (sock_diag leaves it zero; here it is not), the key is the same.
+        #expect(name(4, [10, 0, 0, 1] + junk) == "10.0.0.1")
+        #expect(name(4, [1, 0, 0, 10] + junk) == "1.0.0.10")
+        #expect(name(6, [10, 0, 0, 1] + rest) == "a00:1::")
+        #expect(name(6, [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF, 10, 0, 0, 1]) == "::ffff:10.0.0.1")
     }
 
     @Test("SocketSummary: ss state counts without CLOSE, listeners sorted by port then address")

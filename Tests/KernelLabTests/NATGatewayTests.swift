@@ -88,12 +88,12 @@ import Testing
 
             """
         #expect(
-            ConntrackStats.parse(text) == [
+            ConntrackCounters.parse(text) == [
                 "ConntrackInvalid": 2, "ConntrackInsertFailed": 9, "ConntrackDrop": 9,
                 "ConntrackEarlyDrop": 0,
                 "ConntrackClashResolve": 1, "ConntrackSearchRestart": 10,
             ])
-        #expect(ConntrackStats.parse("") == [:])
+        #expect(ConntrackCounters.parse("") == [:])
     }
 
 }

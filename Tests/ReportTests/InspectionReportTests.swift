@@ -1,18 +1,11 @@
 import HostInspect
 import Report
+import TestSupport
 import Testing
 
 /// `twlab inspect`'s terminal report against golden files (TWLAB_RECORD=1 re-records them).
 @Suite("InspectionReport")
 struct InspectionReportTests {
-    static func socket(
-        _ state: Int, _ local: String, _ localPort: Int, _ remote: String, _ remotePort: Int,
-        family: Int = 4, recvQ: Int = 0, sendQ: Int = 0, timer: Int = 0, expiresMs: Int = 0
-    ) -> DiagSocket {
-        DiagSocket(
-            family: family, state: state, localAddress: local, localPort: localPort, remoteAddress: remote,
-            remotePort: remotePort, recvQ: recvQ, sendQ: sendQ, timer: timer, expiresMs: expiresMs)
-    }
 
     static let sysctls = [
         "net.ipv4.ip_local_port_range": "40000 40010",
@@ -25,15 +18,16 @@ struct InspectionReportTests {
     /// 8080 with one request; an IPv6 listener; an inbound TIME-WAIT.
     static func sample(time: Double, extra: Int) -> HostSample {
         var sockets = [
-            socket(10, "0.0.0.0", 8080, "0.0.0.0", 0, recvQ: 11, sendQ: 10),
-            socket(10, "::", 443, "::", 0, family: 6, sendQ: 4096),
-            socket(3, "10.0.0.1", 8080, "10.0.0.7", 33000, timer: 1, expiresMs: 900),
-            socket(1, "10.0.0.1", 40009, "10.0.0.5", 80),
-            socket(6, "10.0.0.1", 8080, "10.0.0.9", 51000, timer: 3, expiresMs: 30_000),
+            DiagSocket.fixture(10, "0.0.0.0", 8080, "0.0.0.0", 0, recvQ: 11, sendQ: 10),
+            DiagSocket.fixture(10, "::", 443, "::", 0, family: 6, sendQ: 4096),
+            DiagSocket.fixture(3, "10.0.0.1", 8080, "10.0.0.7", 33000, timer: 1, expiresMs: 900),
+            DiagSocket.fixture(1, "10.0.0.1", 40009, "10.0.0.5", 80),
+            DiagSocket.fixture(6, "10.0.0.1", 8080, "10.0.0.9", 51000, timer: 3, expiresMs: 30_000),
         ]
         let remaining = [58_000, 57_000, 45_000, 35_000, 20_000, 5_000]
         for (k, ms) in remaining.prefix(6 - (1 - extra)).enumerated() {
-            sockets.append(socket(6, "10.0.0.1", 40000 + k, "10.0.0.5", 80, timer: 3, expiresMs: ms))
+            sockets.append(
+                DiagSocket.fixture(6, "10.0.0.1", 40000 + k, "10.0.0.5", 80, timer: 3, expiresMs: ms))
         }
         return HostSample(
             time: time, sockets: sockets,

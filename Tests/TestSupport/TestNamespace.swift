@@ -106,21 +106,19 @@ public final class TestNamespace: @unchecked Sendable {
 
     // MARK: - Sockets inside the namespace
 
-    /// A TCP socket listening on `address:port` with `backlog`.
+    /// A TCP socket listening on `address:port` with `backlog`: IPv4 for a dotted quad, else
+    /// IPv6 (v6-only unless `address` is IPv4-mapped).
     public func listen(_ address: String, _ port: Int, backlog: Int32) throws -> Int32 {
         let fd = try run { () throws -> Int32 in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw TestNamespaceError("socket: \(String(cString: strerror(errno)))") }
+            let fd = try Self.tcpSocket(for: address)
             var on: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-            var sa = try Self.socketAddress(address, port)
-            let bound = withUnsafeBytes(of: &sa) {
-                bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
-            }
+            let bound = try Self.withSocketAddress(address, port) { bind(fd, $0, $1) }
             guard bound == 0, Glibc.listen(fd, backlog) == 0 else {
                 let e = errno
                 _ = Glibc.close(fd)
-                throw TestNamespaceError("bind/listen \(address):\(port): \(String(cString: strerror(e)))")
+                throw TestNamespaceError(
+                    "bind/listen \(Self.endpoint(address, port)): \(String(cString: strerror(e)))")
             }
             return fd
         }
@@ -136,33 +134,32 @@ public final class TestNamespace: @unchecked Sendable {
         case failed(errno: Int32)
     }
 
-    /// A connect from `source` (bound with IP_BIND_ADDRESS_NO_PORT, so connect() still picks
-    /// the port the EP-3 way and shares it across destinations) to `address:port`. Blocking
-    /// unless `blocking` is false (then the fd may still be in SYN-SENT). With `bindPort`,
-    /// bind(source, 0) picks the port itself first (EP-7, EP-8: bind before connect).
+    /// A connect to `address:port`, of `address`'s family (IPv6 v6-only unless it is
+    /// IPv4-mapped). From `source` (of the same family) when given, bound with
+    /// IP_BIND_ADDRESS_NO_PORT, so connect() still picks the port the EP-3 way and shares it
+    /// across destinations; without one, the route picks the address. Blocking unless `blocking`
+    /// is false (then the fd may still be in SYN-SENT). With `bindPort`, bind(source, 0) picks
+    /// the port itself first (EP-7, EP-8: bind before connect).
     public func connect(
-        from source: String, to address: String, _ port: Int, blocking: Bool = true, bindPort: Bool = false
+        from source: String?, to address: String, _ port: Int, blocking: Bool = true, bindPort: Bool = false
     ) throws -> Connect {
         let result = try run { () throws -> Connect in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw TestNamespaceError("socket: \(String(cString: strerror(errno)))") }
-            var on: Int32 = 1
-            // IP_BIND_ADDRESS_NO_PORT (24, linux/in.h): bind the address only (EP-8).
-            if !bindPort { setsockopt(fd, Int32(IPPROTO_IP), 24, &on, socklen_t(MemoryLayout<Int32>.size)) }
-            var local = try Self.socketAddress(source, 0)
-            let bound = withUnsafeBytes(of: &local) {
-                bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
-            }
-            guard bound == 0 else {
-                let e = errno
-                _ = Glibc.close(fd)
-                throw TestNamespaceError("bind \(source): \(String(cString: strerror(e)))")
+            let fd = try Self.tcpSocket(for: address)
+            if let source {
+                var on: Int32 = 1
+                // IP_BIND_ADDRESS_NO_PORT (24, linux/in.h): bind the address only (EP-8).
+                if !bindPort {
+                    setsockopt(fd, Int32(IPPROTO_IP), 24, &on, socklen_t(MemoryLayout<Int32>.size))
+                }
+                let bound = try Self.withSocketAddress(source, 0) { bind(fd, $0, $1) }
+                guard bound == 0 else {
+                    let e = errno
+                    _ = Glibc.close(fd)
+                    throw TestNamespaceError("bind \(source): \(String(cString: strerror(e)))")
+                }
             }
             if !blocking { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-            var remote = try Self.socketAddress(address, port)
-            let status = withUnsafeBytes(of: &remote) {
-                Glibc.connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
-            }
+            let status = try Self.withSocketAddress(address, port) { Glibc.connect(fd, $0, $1) }
             if status != 0 && !(errno == EINPROGRESS && !blocking) {
                 let e = errno
                 _ = Glibc.close(fd)
@@ -174,15 +171,16 @@ public final class TestNamespace: @unchecked Sendable {
         return result
     }
 
-    /// `count` connections from `source` to the listener `listener` at `address:port`, each
+    /// `count` connections from `source` (nil: the route's choice) to the listener `listener`
+    /// at `address:port`, of either family (``connect(from:to:_:blocking:bindPort:)``), each
     /// accepted, closed by the client first and then by the server: the client keeps a
     /// TIME-WAIT on its ephemeral port (TW-1), the server goes LAST-ACK to CLOSED.
     public func makeTimeWaits(
-        _ count: Int, from source: String, to address: String, _ port: Int, listener: Int32
+        _ count: Int, from source: String?, to address: String, _ port: Int, listener: Int32
     ) throws {
         for _ in 0..<count {
             guard case .socket(let client, _) = try connect(from: source, to: address, port) else {
-                throw TestNamespaceError("connect \(source) -> \(address):\(port) failed")
+                throw TestNamespaceError("connect \(source ?? "*") -> \(Self.endpoint(address, port)) failed")
             }
             let server = try accept(listener)
             close(client)
@@ -225,6 +223,24 @@ public final class TestNamespace: @unchecked Sendable {
         return fd
     }
 
+    /// Waits (up to `seconds`) until the namespace holds `timeWait` TIME-WAITs and no socket is
+    /// mid-close (FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, LAST-ACK), as the socket-making helpers
+    /// leave it shortly after they return; prints what it saw when that does not happen.
+    public func settled(timeWait: Int, seconds: Double = 10) throws -> Bool {
+        var states: [String] = []
+        let done = try Self.waitUntil(seconds: seconds) {
+            states = try Inspector.sample(netns: name).sockets.map(\.ssName)
+            return states.filter { $0 == "TIME-WAIT" }.count == timeWait
+                && !states.contains { ["FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK"].contains($0) }
+        }
+        if !done {
+            let counts = Dictionary(states.map { ($0, 1) }, uniquingKeysWith: +)
+            let seen = counts.sorted { $0.key < $1.key }
+            print("namespace \(name) did not settle at \(timeWait) TIME-WAITs: \(seen)")
+        }
+        return done
+    }
+
     /// Waits (up to `seconds`) until `condition` holds, polling every 20 ms.
     public static func waitUntil(seconds: Double = 5, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -248,6 +264,51 @@ public final class TestNamespace: @unchecked Sendable {
         }
     }
 
+    /// `a.b.c.d:port`, or `[v6]:port`.
+    static func endpoint(_ address: String, _ port: Int) -> String {
+        address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
+
+    /// A TCP socket of `address`'s family: AF_INET for IPv4, else AF_INET6, v6-only unless
+    /// `address` is IPv4-mapped (`::ffff:a.b.c.d` goes through the IPv4 tables).
+    static func tcpSocket(for address: String) throws -> Int32 {
+        let v6 = address.contains(":")
+        let fd = Glibc.socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestNamespaceError("socket: \(String(cString: strerror(errno)))") }
+        if v6 {
+            var only: Int32 = address.hasPrefix("::ffff:") ? 0 : 1
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &only, socklen_t(MemoryLayout<Int32>.size))
+        }
+        return fd
+    }
+
+    /// Calls `body` with `address:port` as a `sockaddr_in` or `sockaddr_in6` and its length.
+    static func withSocketAddress<R>(
+        _ address: String, _ port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R
+    ) throws -> R {
+        func call<A>(_ sa: inout A) -> R {
+            withUnsafeBytes(of: &sa) {
+                body($0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
+            }
+        }
+        if address.contains(":") {
+            var sa = try socketAddress6(address, port)
+            return call(&sa)
+        }
+        var sa = try socketAddress(address, port)
+        return call(&sa)
+    }
+
+    static func socketAddress6(_ address: String, _ port: Int) throws -> sockaddr_in6 {
+        var sa = sockaddr_in6()
+        sa.sin6_family = sa_family_t(AF_INET6)
+        sa.sin6_port = UInt16(port).bigEndian
+        guard inet_pton(AF_INET6, address, &sa.sin6_addr) == 1 else {
+            throw TestNamespaceError("not an IPv6 address: \(address)")
+        }
+        return sa
+    }
+
     static func socketAddress(_ address: String, _ port: Int) throws -> sockaddr_in {
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
@@ -258,13 +319,14 @@ public final class TestNamespace: @unchecked Sendable {
         return sa
     }
 
+    /// The local port of `fd`, of either family (the port sits at the same offset in both).
     static func localPort(_ fd: Int32) -> Int {
-        var sa = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var sa = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
         _ = withUnsafeMutableBytes(of: &sa) {
             getsockname(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
         }
-        return Int(UInt16(bigEndian: sa.sin_port))
+        return Int(UInt16(bigEndian: sa.sin6_port))
     }
 
     /// Runs `ip ARGUMENTS`, with `input` on its stdin; stdout and stderr together.

@@ -1,6 +1,7 @@
 /// Conntrack's statistics in this namespace (`/proc/net/stat/nf_conntrack`, what `conntrack -S`
 /// and `lnstat -f nf_conntrack` show), summed over CPUs, for a NAT gateway (kernel-spec §7).
-public enum ConntrackStats {
+/// (`LinuxTCP.ConntrackStats` is the simulator's model of the same counters.)
+public enum ConntrackCounters {
     /// The column names kept (events, not gauges: `entries` and `chainlength` are left out),
     /// and their twlab names in the style of nstat's: `insert_failed` -> "ConntrackInsertFailed".
     public static let names: [(column: String, name: String)] = [
