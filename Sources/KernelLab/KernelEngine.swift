@@ -26,6 +26,25 @@ public struct KernelEngine: Sendable {
 
     public init() {}
 
+    /// Why the kernel engine cannot run `scenario` on any machine, only the simulator: a lossy
+    /// network (it uses no netem); an older kernel profile (it runs this machine's kernel, which
+    /// the newest profile models); hosts with different uptimes (namespaces share the machine's
+    /// clock, so the TS clock bases `uptime:` sets cannot differ, TS-3). Nil when it can.
+    public static func unsupported(_ scenario: Scenario) -> String? {
+        if scenario.network.loss != 0 {
+            return "network.loss needs netem, which the kernel engine does not use; run with loss 0"
+        }
+        if scenario.kernel.name != KernelProfile.newest.name {
+            return
+                "the scenario simulates kernel \(scenario.kernel.name); the kernel engine runs this machine's kernel (profile \(KernelProfile.newest.name)), so run it on the simulator"
+        }
+        if let a = scenario.hosts.first, let b = scenario.hosts.first(where: { $0.uptime != a.uptime }) {
+            return
+                "hosts '\(a.name)' and '\(b.name)' have different uptimes, but the kernel engine's namespaces share this machine's clock; run it on the simulator"
+        }
+        return nil
+    }
+
     /// - Parameter sampleTimes: when to take time-series samples (seconds since the start);
     ///   the simulator's sample times, so that both engines' series line up.
     /// - Parameter deadline: stop by then (seconds), whatever is still running: a workload the
@@ -34,11 +53,6 @@ public struct KernelEngine: Sendable {
         _ scenario: Scenario, source: Source, progress: Progress? = nil, sampleTimes: [Double] = [],
         deadline: Double? = nil
     ) throws(LabError) -> RunResult {
-        guard scenario.network.loss == 0 else {
-            throw LabError(
-                "\(scenario.source): network.loss needs netem, which the kernel engine does not use; run with loss 0"
-            )
-        }
         try Lab.preflight(scenario)
         Lab.cleanStale()
         let lab = Lab(hosts: scenario.hosts.map(\.name))

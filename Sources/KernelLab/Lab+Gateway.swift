@@ -2,63 +2,61 @@ import Glibc
 import LinuxTCP
 import Scenario
 
-/// Which bridge each host is plugged into and which routes it gets, NAT gateways included.
+/// Which bridge each host is plugged into and which routes it gets: ``NATTopology`` built with
+/// interfaces.
 ///
 /// Without gateways every host sits on the outside bridge `br0` with on-link /32 routes to every
 /// other address. A NAT gateway `g` (scenario `nat:`) is built like seed-lab.sh's `topo_nat`:
 /// its inside hosts sit on a bridge of their own (`gi<k>`, k the gateway's host index), the
 /// gateway has `eth0` on `br0` and `eth1` on that inside bridge, and it forwards and
-/// masquerades between the two (``Lab/setUpGateway(_:index:topology:)``). An inside host reaches
-/// every outside address only `via` the gateway; outside hosts get no route to inside addresses,
-/// so only conntrack's replies reach them.
+/// masquerades between the two (``Lab/setUpGateway(_:index:topology:)``). Each host gets a
+/// route to every address ``NATTopology/route(from:to:)`` says it reaches: on-link when direct,
+/// `via` the gateway otherwise; none where it says there is none.
 struct LabTopology {
-    /// Inside host name -> its gateway.
-    private var gatewayOf: [String: HostSpec] = [:]
-    /// Host name -> its index in the scenario (names its switch ports and a gateway's bridge).
-    private var index: [String: Int] = [:]
     let scenario: Scenario
+    let nat: NATTopology
 
     init(_ scenario: Scenario) {
         self.scenario = scenario
-        for (k, h) in scenario.hosts.enumerated() {
-            index[h.name] = k
-            for name in h.nat?.inside ?? [] { gatewayOf[name] = h }
-        }
+        nat = NATTopology(scenario)
     }
 
     /// The gateways, in host order, with their host index.
-    var gateways: [(index: Int, host: HostSpec)] {
-        scenario.hosts.enumerated().filter { $0.element.nat != nil }.map { ($0.offset, $0.element) }
-    }
+    var gateways: [(index: Int, host: HostSpec)] { nat.gateways.map { ($0, scenario.hosts[$0]) } }
 
     /// The bridge (in the switch namespace) behind gateway `k`.
     static func insideBridge(_ k: Int) -> String { "gi\(k)" }
 
     /// Where `host`'s eth0 is plugged in.
     func bridge(of host: String) -> String {
-        guard let g = gatewayOf[host], let k = index[g.name] else { return "br0" }
-        return Self.insideBridge(k)
+        guard let k = nat.index(of: host), let g = nat.gateway(of: k) else { return "br0" }
+        return Self.insideBridge(g)
     }
 
-    /// Addresses on the outside bridge: every host's that is not behind a gateway.
-    var outsideAddresses: [IPv4Address] {
-        scenario.hosts.filter { gatewayOf[$0.name] == nil }.flatMap(\.addresses)
-    }
-
-    /// `ip route add` arguments for `h`'s eth0, one route per other address it may reach.
+    /// `ip route add` arguments for `h`'s eth0, one route per other address it may reach: the
+    /// on-link ones first, as the `via` ones need their gateway on-link. A gateway's routes to
+    /// its inside hosts are on eth1 (``Lab/setUpGateway(_:index:topology:)``).
     func routes(for h: HostSpec) -> [[String]] {
-        guard let g = gatewayOf[h.name] else {
-            return outsideAddresses.filter { !h.addresses.contains($0) }.map { ["\($0)/32", "dev", "eth0"] }
+        guard let k = nat.index(of: h.name) else { return [] }
+        var onLink: [[String]] = []
+        var via: [[String]] = []
+        for (j, other) in scenario.hosts.enumerated() where j != k && nat.gateway(of: j) != k {
+            switch nat.route(from: k, to: j) {
+            case .direct where nat.gateway(of: k) == j:
+                // Its gateway's eth1 holds the first address only: the next hop for the rest.
+                let next = other.addresses[0]
+                onLink.append(["\(next)/32", "dev", "eth0"])
+                via += other.addresses.dropFirst().map { ["\($0)/32", "via", "\(next)", "dev", "eth0"] }
+            case .direct:
+                onLink += other.addresses.map { ["\($0)/32", "dev", "eth0"] }
+            case .via(let g):
+                let next = scenario.hosts[g].addresses[0]
+                via += other.addresses.map { ["\($0)/32", "via", "\(next)", "dev", "eth0"] }
+            case .unreachable:
+                break
+            }
         }
-        // Behind `g`: its siblings and the gateway are on-link (the gateway's first address is
-        // on its eth1 too); everything outside is via the gateway.
-        let siblings = scenario.hosts.filter { gatewayOf[$0.name]?.name == g.name && $0.name != h.name }
-        let gatewayAddress = g.addresses[0]
-        var out = (siblings.flatMap(\.addresses) + [gatewayAddress]).map { ["\($0)/32", "dev", "eth0"] }
-        for a in outsideAddresses where a != gatewayAddress {
-            out.append(["\(a)/32", "via", "\(gatewayAddress)", "dev", "eth0"])
-        }
-        return out
+        return onLink + via
     }
 
     /// The gateway's nftables ruleset (one transaction), as `topo_nat` loads it: masquerade TCP
@@ -81,37 +79,29 @@ struct LabTopology {
 
     /// The inside hosts' addresses of gateway `g`.
     func insideAddresses(of g: HostSpec) -> [IPv4Address] {
-        scenario.hosts.filter { gatewayOf[$0.name]?.name == g.name }.flatMap(\.addresses)
+        guard let k = nat.index(of: g.name) else { return [] }
+        return nat.inside(of: k).flatMap { scenario.hosts[$0].addresses }
     }
-
-    /// Sysctls of `h` that can only be written once its ruleset is loaded: conntrack's
-    /// (`net.netfilter.*`) exist in a namespace only after something there uses conntrack.
-    static func isConntrackSysctl(_ name: String) -> Bool { name.hasPrefix("net.netfilter.") }
 }
 
 extension Lab {
-    /// What a scenario needs besides ``preflight()``, one line if it cannot be had: nft for NAT
-    /// gateways; this machine's kernel, which the newest profile models (an older profile's
-    /// scenario is the simulator's); one clock for every host (namespaces share the machine's
-    /// uptime, so the TS clock bases `uptime:` sets cannot differ, TS-3).
+    /// What a scenario needs besides ``preflight()``, checked before anything is created, one
+    /// line if it cannot be had: nothing ``KernelEngine/unsupported(_:)`` refuses, and nft for
+    /// NAT gateways and for synflood workloads (``dropInboundSynAcks(on:)``).
     public static func preflight(_ scenario: Scenario) throws(LabError) {
-        if scenario.kernel.name != KernelProfile.newest.name {
-            throw LabError(
-                "\(scenario.source): the scenario simulates kernel \(scenario.kernel.name); the kernel engine runs this machine's kernel (profile \(KernelProfile.newest.name)), so run it on the simulator"
-            )
-        }
-        if let a = scenario.hosts.first, let b = scenario.hosts.first(where: { $0.uptime != a.uptime }) {
-            throw LabError(
-                "\(scenario.source): hosts '\(a.name)' and '\(b.name)' have different uptimes, but the kernel engine's namespaces share this machine's clock; run it on the simulator"
-            )
-        }
+        if let why = KernelEngine.unsupported(scenario) { throw LabError("\(scenario.source): \(why)") }
         try preflight()
-        if let g = scenario.hosts.first(where: { $0.nat != nil }),
-            (try? run(["nft", "--version"]))?.status != 0
-        {
-            throw LabError(
-                "\(scenario.source): host '\(g.name)' is a NAT gateway, which the kernel engine builds with nft (apt-get install nftables)"
-            )
+        var needsNft: String?
+        if let g = scenario.hosts.first(where: { $0.nat != nil }) {
+            needsNft = "host '\(g.name)' is a NAT gateway, which the kernel engine builds with nft"
+        } else if let w = scenario.workloads.first(where: {
+            if case .synflood = $0.kind { true } else { false }
+        }) {
+            needsNft =
+                "workload '\(w.name)' is a synflood, whose host the kernel engine keeps from answering SYN-ACKs with nft"
+        }
+        if let needsNft, (try? run(["nft", "--version"]))?.status != 0 {
+            throw LabError("\(scenario.source): \(needsNft) (apt-get install nftables)")
         }
     }
 
@@ -137,7 +127,7 @@ extension Lab {
         for a in inside { try must(["ip", "-n", ns, "route", "add", "\(a)/32", "dev", "eth1"]) }
         try sysctl(ns, "net.ipv4.ip_forward", "1")
         try must(["ip", "netns", "exec", ns, "nft", LabTopology.ruleset(nat, insideAddresses: inside)])
-        for (name, value) in g.sysctlOverrides where LabTopology.isConntrackSysctl(name) {
+        for (name, value) in g.sysctlOverrides where SysctlRegistry.needsConntrack(name) {
             try sysctl(ns, name, value)
         }
     }

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxTCP
 import Scenario
 
 /// The network namespaces, links and addresses of one kernel run, and their removal.
@@ -71,9 +72,8 @@ public struct Lab: Sendable {
                 for a in h.addresses { try must(["ip", "-n", ns, "addr", "add", "\(a)/32", "dev", "eth0"]) }
                 try must(["ip", "-n", ns, "link", "set", "eth0", "up"])
                 for route in topology.routes(for: h) { try must(["ip", "-n", ns, "route", "add"] + route) }
-                // A gateway's conntrack sysctls wait for its ruleset (setUpGateway).
-                for (name, value) in h.sysctlOverrides
-                where h.nat == nil || !LabTopology.isConntrackSysctl(name) {
+                // Conntrack's sysctls are a gateway's only, and wait for its ruleset (setUpGateway).
+                for (name, value) in h.sysctlOverrides where !SysctlRegistry.needsConntrack(name) {
                     try sysctl(ns, name, value)
                 }
             }
@@ -86,12 +86,9 @@ public struct Lab: Sendable {
 
     /// Drops every inbound SYN-ACK in `host`'s namespace (nftables), so that a SYN flood from it
     /// stays unanswered: without it this host's kernel would reset each SYN-ACK (lab-notes).
+    /// ``preflight(_:)`` has checked that nft is there.
     public func dropInboundSynAcks(on host: String) throws(LabError) {
         let ns = namespace(host)
-        guard (try? run(["nft", "--version"]))?.status == 0 else {
-            throw LabError(
-                "a synflood workload needs nft to drop SYN-ACKs in its namespace (apt-get install nftables)")
-        }
         try must(["ip", "netns", "exec", ns, "nft", "add", "table", "inet", "twlab"])
         try must([
             "ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "twlab", "input",

@@ -77,6 +77,11 @@ public enum SysctlRegistry {
     /// Looks up one entry by its real name.
     public static func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 
+    /// Whether `name` is one of conntrack's (`net.netfilter.*`), not the TCP stack's: such a
+    /// sysctl exists in a namespace only once something there uses conntrack, a NAT gateway
+    /// here, and only a gateway's conntrack reads it (NAT-1).
+    public static func needsConntrack(_ name: String) -> Bool { name.hasPrefix("net.netfilter.") }
+
     /// Sets `name` to the textual `value` (as `sysctl -w` would take it).
     public static func set(_ name: String, to value: String, in sysctls: inout Sysctls) throws(SysctlError) {
         guard let e = entry(named: name) else {

@@ -51,11 +51,6 @@ public struct Scenario: Sendable {
 
     /// The host called `name`.
     public func host(named name: String) -> HostSpec? { hosts.first { $0.name == name } }
-
-    /// The NAT gateway `host` sits behind, if any.
-    public func gateway(of host: String) -> HostSpec? {
-        hosts.first { $0.nat?.inside.contains(host) == true }
-    }
 }
 
 /// One-way delay and loss for a link.
@@ -100,10 +95,10 @@ public struct HostSpec: Sendable {
     }
 }
 
-/// A NAT gateway (kernel-spec §7): traffic from the `inside` hosts to every other host passes
+/// A NAT gateway (kernel-spec §7): traffic from the `inside` hosts to the outside hosts passes
 /// through it and leaves from its first address (masquerade), with the source port chosen by
-/// netfilter's SNAT from `ports` (NAT-2). Conntrack's timers are the gateway's
-/// `net.netfilter.nf_conntrack_tcp_timeout_*` sysctls (NAT-1).
+/// netfilter's SNAT from `ports` (NAT-2). Who reaches whom: ``NATTopology``. Conntrack's timers
+/// are the gateway's `net.netfilter.nf_conntrack_tcp_timeout_*` sysctls (NAT-1).
 public struct NATSpec: Sendable, Equatable {
     public enum Mode: String, Sendable { case masquerade }
     /// Hosts behind the gateway, by name.

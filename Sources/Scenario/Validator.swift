@@ -297,25 +297,13 @@ struct Validator {
         return out
     }
 
-    /// Every `nat: inside` name is another host, not a gateway, behind one gateway only.
-    /// `insideNodes`: per gateway, the YAML nodes of its `inside` names, for the error position.
+    /// The `nat: inside` lists as a whole (``NATTopology/problem(in:)``), reported at the name
+    /// at fault. `insideNodes`: per gateway, the YAML nodes of its `inside` names.
     func checkGateways(_ hosts: [HostSpec], _ insideNodes: [String: [YNode]]) throws(ScenarioError) {
-        var behind: [String: String] = [:]
-        for h in hosts {
-            guard let nat = h.nat, let items = insideNodes[h.name] else { continue }
-            for (name, item) in zip(nat.inside, items) {
-                let ctx = "host '\(h.name)': nat: inside"
-                guard let other = hosts.first(where: { $0.name == name }) else {
-                    throw fail(item, "\(ctx): unknown host \(quoted(name)) (hosts: \(hostList(hosts)))")
-                }
-                if other.name == h.name { throw fail(item, "\(ctx): a gateway cannot be inside itself") }
-                if other.nat != nil { throw fail(item, "\(ctx): \(quoted(name)) is itself a NAT gateway") }
-                if let g = behind[name] {
-                    throw fail(item, "\(ctx): \(quoted(name)) is already behind gateway '\(g)'")
-                }
-                behind[name] = h.name
-            }
-        }
+        guard let p = NATTopology.problem(in: hosts) else { return }
+        let gateway = hosts[p.gateway].name
+        // Every gateway's names were read with their nodes, one node per name.
+        throw fail(insideNodes[gateway]![p.item], "host '\(gateway)': nat: inside: \(p.message)")
     }
 
     func host(
@@ -368,6 +356,13 @@ struct Validator {
                     } catch { throw fail(e.key, "\(ctx): \(error.message)") }
                 }
                 if let why = kernel.sysctlUnavailable(e.name) { throw fail(e.key, "\(ctx): \(why)") }
+                // Both engines give conntrack's sysctls to gateways only (NAT-1).
+                if SysctlRegistry.needsConntrack(e.name) && f.value("nat") == nil {
+                    throw fail(
+                        e.key,
+                        "\(ctx): \(e.name) belongs to conntrack, which runs only on a NAT gateway (a host with nat:)"
+                    )
+                }
                 guard let text = e.value.scalar, !e.value.isNull else {
                     throw fail(e.value, "\(e.name): expected a value, got \(e.value.shortDescription)")
                 }
@@ -415,11 +410,7 @@ struct Validator {
         let insideNode = try required(f, "inside", label, hint: "the hosts behind the gateway, e.g. [client]")
         var inside: [String] = []
         let insideItems = try list(insideNode, "\(label): inside", shape: "a list of host names")
-        for item in insideItems {
-            let h = try string(item, "\(label): inside")
-            if inside.contains(h) { throw fail(item, "\(label): inside: \(quoted(h)) is listed twice") }
-            inside.append(h)
-        }
+        for item in insideItems { inside.append(try string(item, "\(label): inside")) }
         guard !inside.isEmpty else { throw fail(insideNode, "\(label): inside: at least one host is needed") }
         var ports: ClosedRange<UInt16>? = nil
         if let n = f.value("ports") {
@@ -499,11 +490,12 @@ struct Validator {
                 known.append(n)
             }
         }
+        let nat = NATTopology(hosts)
         var out: [WorkloadSpec] = []
         var afterNodes: [(name: String, target: String, node: YNode)] = []
         for (i, item) in items.enumerated() {
             let (w, afterNode) = try workload(
-                item, index: i + 1, hosts: hosts, known: known, taken: out.map(\.name))
+                item, index: i + 1, hosts: hosts, nat: nat, known: known, taken: out.map(\.name))
             out.append(w)
             if case .after(let t) = w.start, let afterNode { afterNodes.append((w.name, t, afterNode)) }
         }
@@ -524,7 +516,9 @@ struct Validator {
         return out
     }
 
-    func workload(_ node: YNode, index: Int, hosts: [HostSpec], known: [String], taken: [String])
+    func workload(
+        _ node: YNode, index: Int, hosts: [HostSpec], nat: NATTopology, known: [String], taken: [String]
+    )
         throws(ScenarioError)
         -> (WorkloadSpec, YNode?)
     {
@@ -569,27 +563,18 @@ struct Validator {
 
         let fromNode = try required(f, "from", ctx, hint: "the client host")
         let from = try string(fromNode, f.label("from"))
-        guard let fromHost = hosts.first(where: { $0.name == from }) else {
+        guard let fromIndex = nat.index(of: from) else {
             throw fail(fromNode, "\(ctx): from: unknown host \(quoted(from)) (hosts: \(hostList(hosts)))")
         }
-        if fromHost.nat != nil {
-            throw fail(
-                fromNode, "\(ctx): from: '\(from)' is a NAT gateway; workloads run on the hosts behind it")
-        }
+        let fromHost = hosts[fromIndex]
+        if let why = nat.whyNoClient(fromIndex) { throw fail(fromNode, "\(ctx): from: \(why)") }
         let toNode = try required(f, "to", ctx, hint: "HOST:PORT")
         let to = try endpoint(toNode, f.label("to"), hosts: hosts, from: from)
-        if let target = hosts.first(where: { $0.addresses.contains(to.address) }), target.nat != nil {
-            throw fail(
-                toNode, "\(ctx): to: '\(target.name)' is a NAT gateway, which forwards and serves nothing")
-        }
-        if let g = hosts.first(where: { $0.nat?.inside.contains(from) == true }),
-            let target = hosts.first(where: { $0.addresses.contains(to.address) }),
-            g.nat?.inside.contains(target.name) == true, target.name != from
+        // A loopback address is the workload's own host; any other is a scenario host's.
+        if let target = hosts.firstIndex(where: { $0.addresses.contains(to.address) }),
+            let why = nat.whyUnreachable(from: fromIndex, to: target)
         {
-            throw fail(
-                toNode,
-                "\(ctx): to: '\(target.name)' is behind the same gateway '\(g.name)' as '\(from)'; NAT applies between inside and outside"
-            )
+            throw fail(toNode, "\(ctx): to: \(why)")
         }
 
         var start = StartSpec.at(0)

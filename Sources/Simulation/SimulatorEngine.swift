@@ -252,10 +252,12 @@ struct Simulator {
         guard let d = host(owning: seg.dst) else { return }  // no route: dropped
         if d == h {
             deliverLocally(seg, at: h)
-        } else if let (g, inbound) = nat.hop(from: h, to: d) {
-            send(seg, to: g, gateway: inbound ? 1 : 0)
-        } else if !nat.unreachable(from: h, to: d) {
-            send(seg, to: d)
+            return
+        }
+        switch nat.hop(from: h, to: d) {
+        case .deliver: send(seg, to: d)
+        case .gateway(let g, let inbound): send(seg, to: g, gateway: inbound ? 1 : 0)
+        case .drop: break  // no route (the validator lets no workload need one)
         }
     }
 

@@ -1,6 +1,5 @@
 import ArgumentParser
 import KernelLab
-import LinuxTCP
 import Report
 import Results
 import Scenario
@@ -57,7 +56,7 @@ struct CompareCommand: ParsableCommand {
         let style = TerminalReport.Style(color: Terminal.standardOutputWantsColor)
         var failed: [String] = []
         var rerunAgreed: [String] = []  // scenarios whose first kernel run disagreed
-        var skipped: [String] = []  // scenarios of an older kernel profile
+        var skipped: [String] = []  // scenarios only the simulator runs
         for name in names {
             let scenario: Scenario
             do {
@@ -65,13 +64,11 @@ struct CompareCommand: ParsableCommand {
             } catch {
                 throw CommandFailure.bad(oneLine(error.description))
             }
-            // The kernel engine runs this machine's kernel, which the newest profile models; a
-            // scenario of an older profile has nothing to be compared with here.
-            if scenario.kernel.name != KernelProfile.newest.name {
-                let why =
-                    "\(scenario.name) simulates kernel \(scenario.kernel.name); the kernel engine runs this machine's \(kernelRelease()), modelled by profile \(KernelProfile.newest.name)"
-                if !all { throw CommandFailure.bad("compare: \(why)") }
-                print("skipped: \(why)\n")
+            // What only the simulator runs (an older kernel profile, ...) has nothing to be
+            // compared with here.
+            if let why = KernelEngine.unsupported(scenario) {
+                if !all { throw CommandFailure.bad("compare: \(scenario.source): \(why)") }
+                print("skipped: \(scenario.source): \(why)\n")
                 skipped.append(scenario.name)
                 continue
             }
@@ -129,7 +126,7 @@ struct CompareCommand: ParsableCommand {
         }
         if names.count > 1 {
             let compared = names.count - skipped.count
-            let note = skipped.isEmpty ? "" : " (\(skipped.count) of older kernel profiles skipped)"
+            let note = skipped.isEmpty ? "" : " (\(skipped.count) skipped: only the simulator runs them)"
             print(
                 failed.isEmpty
                     ? "all \(compared) scenarios agree\(note)" : "disagree: \(failed.joined(separator: ", "))"

@@ -42,6 +42,38 @@ import Testing
         #expect(KernelLabSupport.waitFor(seconds: 5) { KernelLabSupport.agentProcesses().isEmpty })
     }
 
+    /// Without nft, a scenario that needs it (a NAT gateway, or a synflood, whose host drops
+    /// SYN-ACKs with it) is refused in one line before any namespace is made: here `ip` is on
+    /// the PATH and nft is not.
+    @Test func withoutNftGatewaysAndSynFloodsAreRefusedBeforeAnythingIsMade() throws {
+        guard KernelLabSupport.available else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "twlab-test-no-nft-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }!
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.appendingPathComponent("ip").path, withDestinationPath: ip)
+        let cases = [
+            (
+                "seed004-l1-synq-b128-s128-m512",
+                "twlab: catalogue:seed004-l1-synq-b128-s128-m512: workload 'flood' is a synflood, whose host the kernel engine keeps from answering SYN-ACKs with nft (apt-get install nftables)"
+            ),
+            (
+                "seed002-m1-nat-1client-ts1",
+                "twlab: catalogue:seed002-m1-nat-1client-ts1: host 'gw' is a NAT gateway, which the kernel engine builds with nft (apt-get install nftables)"
+            ),
+        ]
+        for (name, line) in cases {
+            let r = try Twlab.run(["run", name, "--engine", "kernel"], environment: ["PATH": dir.path])
+            #expect(r.status == 2)
+            #expect(r.stderrLines == [line])
+            #expect(KernelLabSupport.namespaces().isEmpty)
+        }
+    }
+
     @Test func theNextRunRemovesWhatAKilledRunLeft() throws {
         guard KernelLabSupport.available else { return }
         let (p, prefix) = try startLongKernelRun()

@@ -61,6 +61,44 @@ import Testing
         #expect(t.insideAddresses(of: host("gw")).map { "\($0)" } == ["10.77.1.2", "10.77.2.2"])
     }
 
+    /// Two gateways, one with two addresses, and the server listed first: each host's routes
+    /// are ``NATTopology``'s (on-link first, then via the gateway's first address); nobody has
+    /// a route to another gateway's inside hosts, and a gateway routes its own on eth1 only.
+    @Test func routesFollowTheNATTopologyWithTwoGateways() throws {
+        let s = try ScenarioLoader.parse(
+            """
+            twlab: 1
+            name: two-gateways
+            hosts:
+              s: { address: 10.78.0.2, listen: [{ port: 80 }] }
+              ga: { addresses: [10.78.0.1, 10.78.0.3], nat: { inside: [a1] } }
+              a1: { address: 10.77.1.2 }
+              gb: { address: 10.78.0.4, nat: { inside: [b1] } }
+              b1: { address: 10.77.2.2 }
+            workloads:
+              - { name: w, from: a1, to: s:80, kind: curl, count: 1 }
+              - { name: v, from: b1, to: s:80, kind: curl, count: 1 }
+            """, file: "t.yaml")
+        let t = LabTopology(s)
+        func routes(_ n: String) -> [String] {
+            t.routes(for: s.host(named: n)!).map { $0.joined(separator: " ") }
+        }
+        #expect(t.gateways.map(\.index) == [1, 3])
+        #expect(["s", "ga", "a1", "gb", "b1"].map(t.bridge(of:)) == ["br0", "br0", "gi1", "br0", "gi3"])
+        #expect(
+            routes("a1") == [
+                "10.78.0.1/32 dev eth0", "10.78.0.2/32 via 10.78.0.1 dev eth0",
+                "10.78.0.3/32 via 10.78.0.1 dev eth0",
+                "10.78.0.4/32 via 10.78.0.1 dev eth0",
+            ])
+        #expect(
+            routes("b1") == ["10.78.0.4/32 dev eth0"]
+                + ["2", "1", "3"].map { "10.78.0.\($0)/32 via 10.78.0.4 dev eth0" })
+        #expect(routes("s") == ["10.78.0.1/32 dev eth0", "10.78.0.3/32 dev eth0", "10.78.0.4/32 dev eth0"])
+        #expect(routes("ga") == ["10.78.0.2/32 dev eth0", "10.78.0.4/32 dev eth0"])
+        #expect(t.insideAddresses(of: s.host(named: "ga")!).map { "\($0)" } == ["10.77.1.2"])
+    }
+
     @Test func theRulesetIsTopoNatsMasquerade() {
         let rules = LabTopology.ruleset(
             NATSpec(inside: ["c1"], ports: 1024...1030),

@@ -275,6 +275,68 @@ import Testing
             "t.yaml:15:11: workload 'burst': from: 'gw' is a NAT gateway; workloads run on the hosts behind it"
         ),
         (
+            "workload to a gateway",
+            base(line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [client] } }\nworkloads:")
+                .replacingLine(16, with: "    to: gw:80"),
+            "t.yaml:16:9: workload 'burst': to: 'client' cannot connect to 'gw': 'gw' is a NAT gateway, which forwards and serves nothing"
+        ),
+        (
+            "workload between two hosts behind one gateway",
+            base(line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [client, server] } }\nworkloads:"),
+            "t.yaml:16:9: workload 'burst': to: 'client' cannot connect to 'server': both are behind gateway 'gw', and NAT applies only between inside and outside"
+        ),
+        (
+            "workload from outside to an inside host",
+            base(line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [server] } }\nworkloads:"),
+            "t.yaml:16:9: workload 'burst': to: 'client' cannot connect to 'server': 'server' is behind gateway 'gw' and hosts outside it have no route there"
+        ),
+        (
+            "workload from behind one gateway to behind another",
+            base(
+                line: 12,
+                "  ga: { address: 10.0.0.8, nat: { inside: [client] } }\n  gb: { address: 10.0.0.9, nat: { inside: [server] } }\nworkloads:"
+            ),
+            "t.yaml:17:9: workload 'burst': to: 'client' cannot connect to 'server': 'server' is behind gateway 'gb' and 'client' behind 'ga'; no route leads to a host behind another gateway"
+        ),
+        (
+            "nat inside a host twice",
+            base(line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [client, client] } }\nworkloads:"),
+            "t.yaml:12:52: host 'gw': nat: inside: 'client' is listed twice"
+        ),
+        (
+            "nat inside another gateway",
+            base(
+                line: 12,
+                "  ga: { address: 10.0.0.8, nat: { inside: [gb] } }\n  gb: { address: 10.0.0.9, nat: { inside: [client] } }\nworkloads:"
+            ),
+            "t.yaml:12:44: host 'ga': nat: inside: 'gb' is itself a NAT gateway"
+        ),
+        (
+            "nat inside a host already behind another gateway",
+            base(
+                line: 12,
+                "  ga: { address: 10.0.0.8, nat: { inside: [client] } }\n  gb: { address: 10.0.0.9, nat: { inside: [client] } }\nworkloads:"
+            ),
+            "t.yaml:13:44: host 'gb': nat: inside: 'client' is already behind gateway 'ga'"
+        ),
+        (
+            "nat inside empty",
+            base(line: 12, "  gw: { address: 10.0.0.9, nat: { inside: [] } }\nworkloads:"),
+            "t.yaml:12:43: host 'gw': nat: inside: at least one host is needed"
+        ),
+        (
+            "listener on a gateway",
+            base(
+                line: 12,
+                "  gw: { address: 10.0.0.9, listen: [{port: 80}], nat: { inside: [client] } }\nworkloads:"),
+            "t.yaml:12:28: host 'gw' is a NAT gateway: it runs no listeners"
+        ),
+        (
+            "conntrack sysctl on a host that is no gateway",
+            base(line: 7, "      net.netfilter.nf_conntrack_tcp_timeout_time_wait: 1"),
+            "t.yaml:7:7: host 'client': net.netfilter.nf_conntrack_tcp_timeout_time_wait belongs to conntrack, which runs only on a NAT gateway (a host with nat:)"
+        ),
+        (
             "address twice", base(line: 9, "    address: 10.0.0.1"),
             "t.yaml:9:14: host 'server': address 10.0.0.1 is already used by host 'client'"
         ),

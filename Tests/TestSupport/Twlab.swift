@@ -26,17 +26,23 @@ public enum Twlab {
 
     public static func run(_ arguments: String...) throws -> Result { try run(arguments) }
 
-    public static func run(_ arguments: [String]) throws -> Result {
-        try runProgram(binary!.path, arguments)
+    /// - Parameter environment: variables to set (or replace) in twlab's environment.
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try runProgram(binary!.path, arguments, environment: environment)
     }
 
-    /// Runs any program the way ``run(_:)-swift.type.method`` runs twlab.
-    public static func runProgram(_ path: String, _ arguments: [String]) throws -> Result {
+    /// Runs any program the way ``run(_:environment:)`` runs twlab.
+    public static func runProgram(
+        _ path: String, _ arguments: [String], environment extra: [String: String] = [:]
+    )
+        throws -> Result
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
+        environment.merge(extra) { $1 }
         process.environment = environment
         let out = Pipe()
         let err = Pipe()
