@@ -89,7 +89,6 @@ extension ConntrackEntry {
         case Self.ig:
             lastIndex = index
             lastDir = dir
-            lastSeq = seg.seq
             lastEnd = seg.seq &+ seg.sequenceLength
             // A reply ACK while SYN_SENT may be a challenge ACK (a TIME_WAIT answering an old-
             // looking SYN): remember its ack, the client's RST will carry it as its sequence.
@@ -126,10 +125,13 @@ extension ConntrackEntry {
             setWindow(dir, w)
         }
         var timeout = index == .rst ? timeouts[.close] : timeouts[newState]
-        if dir == .reply { seenReply = true }
+        // IPS_SEEN_REPLY is set by `nf_conntrack_in()` after this function accepts a reply
+        // packet, so the tests below see it as it was before this packet.
+        defer { if dir == .reply { seenReply = true } }
         if !seenReply {
-            // Only the original side has spoken: an RST ends the entry at once, and a
-            // retransmitted SYN does not renew its timeout.
+            // Nothing came back before this packet: an RST, from either side (the reply's
+            // refusal of a SYN included), ends the entry at once, and a retransmitted SYN does
+            // not renew its timeout.
             if seg.flags.contains(.rst) { return .killed }
             if index == .syn && old == .synSent { return .accept }
             if newState == .established { timeout = min(timeout, 300 * Nanos.nanosPerSecond) }
@@ -147,7 +149,10 @@ extension ConntrackEntry {
         _ seg: Segment, dir: ConntrackDirection, old: ConntrackState, next: inout UInt8
     ) -> Bool {
         // tcp_can_early_drop(): the tuple may be reused already, skip validation.
-        if [.finWait, .lastAck, .timeWait, .close, .closeWait].contains(old) { return true }
+        switch old {
+        case .finWait, .lastAck, .timeWait, .close, .closeWait: return true
+        default: break
+        }
         let other = window(dir == .original ? .reply : .original)
         if other.maxAckSet && lastIndex != .syn {
             let established = old == .established

@@ -73,8 +73,6 @@ public struct ConntrackTimeouts: Sendable, Equatable {
 
 /// `conntrack -S` statistics the model keeps.
 public struct ConntrackStats: Sendable, Equatable {
-    /// Entries confirmed into the table.
-    public var insert = 0
     /// New flows whose (translated) tuple clashed with an existing entry at confirmation
     /// (`__nf_conntrack_confirm`): the packet is dropped. TCP has no clash resolution.
     public var insertFailed = 0
@@ -83,7 +81,8 @@ public struct ConntrackStats: Sendable, Equatable {
     /// Packets conntrack judged invalid (`-NF_ACCEPT`): they pass untracked, hence untranslated.
     public var invalid = 0
     /// TIME_WAIT/CLOSE entries evicted by SNAT to free a tuple (`nf_nat_used_tuple_harder`).
-    /// Not a kernel statistic; kept for tests and reports.
+    /// Not a kernel statistic (`conntrack -S` has no such field), so ``nonZero`` leaves it out
+    /// and reports do not show it; kept for tests.
     public var evicted = 0
 
     public init() {}
@@ -124,7 +123,9 @@ enum TrackVerdict {
     case invalid
     /// `-NF_REPEAT`: a SYN reopened a closed entry, which is gone; look the packet up again.
     case `repeat`
-    /// Tracked and translated, after which the entry is deleted (an RST before any reply).
+    /// Tracked and translated, after which the entry is deleted (`nf_ct_kill_acct`): an RST
+    /// while no reply had been seen before it, whichever side sent it; a reply RST refusing the
+    /// SYN ends the entry this way instead of leaving it 10 s in CLOSE holding its NAT port.
     case killed
 }
 
@@ -139,7 +140,6 @@ public struct ConntrackEntry: Sendable {
     var seen = (TrackedWindow(), TrackedWindow())
     var lastIndex: PacketClass = .none
     var lastDir: ConntrackDirection = .original
-    var lastSeq: UInt32 = 0
     var lastEnd: UInt32 = 0
     var lastAck: UInt32 = 0
     /// IPS_SEEN_REPLY.

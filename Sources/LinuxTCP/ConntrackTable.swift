@@ -16,9 +16,6 @@ public struct ConntrackTable: Sendable {
 
     public init(timeouts: ConntrackTimeouts) { self.timeouts = timeouts }
 
-    /// Live entries (expired ones count until a lookup reaps them).
-    public var count: Int { entries.count - freeSlots.count }
-
     static func sourceKey(_ a: IPv4Address, _ port: UInt16) -> UInt64 { UInt64(a.value) << 16 | UInt64(port) }
 
     /// The live entry holding `t` in either direction, reaping it if it has expired.
@@ -53,7 +50,6 @@ public struct ConntrackTable: Sendable {
         if e.sourceNAT {
             bySource[Self.sourceKey(e.original.src, e.original.sport), default: []].insert(i, at: 0)
         }
-        stats.insert += 1
         return i
     }
 
@@ -86,10 +82,5 @@ public struct ConntrackTable: Sendable {
     /// The live entry holding `t`, if any, for inspection.
     public mutating func entry(_ t: ConntrackTuple, now: Nanos) -> ConntrackEntry? {
         lookup(t, now: now).map { entries[Int($0.index)] }
-    }
-
-    /// Live entries in slot order (deterministic), for inspection.
-    public func liveEntries(now: Nanos) -> [ConntrackEntry] {
-        entries.filter { $0.live && $0.expires > now }
     }
 }

@@ -267,7 +267,7 @@ extension HostStack {
         let tmo = max(Nanos(sysctls.tcpFinTimeoutSeconds) * Nanos.nanosPerSecond, sockets[Int(i)].rto * 7 / 2)
         cancelRetransmit(i)
         if tmo <= 60 * Nanos.nanosPerSecond {
-            enterTimeWait(i, finWait2: true, timeout: tmo, now: now, out: &out)
+            enterTimeWait(i, finWait2: tmo, now: now, out: &out)
         } else {
             armRetransmit(i, after: tmo - 60 * Nanos.nanosPerSecond, now: now, out: &out)
         }

@@ -162,7 +162,7 @@ extension HostStack {
                     }
                 case .closing:
                     cancelRetransmit(i)
-                    enterTimeWait(i, finWait2: false, timeout: 60 * Nanos.nanosPerSecond, now: now, out: &out)
+                    enterTimeWait(i, now: now, out: &out)
                     return
                 case .lastAck:
                     cancelRetransmit(i)
@@ -227,7 +227,7 @@ extension HostStack {
                 // tcp_fin(): ACK the FIN, then tcp_time_wait() (which may overflow, TW-6).
                 emit(i, flags: [.ack], seq: s.sndNxt, now: now, out: &out)
                 cancelRetransmit(i)
-                enterTimeWait(i, finWait2: false, timeout: 60 * Nanos.nanosPerSecond, now: now, out: &out)
+                enterTimeWait(i, now: now, out: &out)
             default:
                 markAckPending(i)
             }
@@ -271,13 +271,13 @@ extension HostStack {
                     timeWaits[Int(w)].tsRecent = seg.tsval
                     timeWaits[Int(w)].tsRecentStamp = seconds(now)
                 }
+                // With tcp_tw_recycle the cache is updated again and, if it vouches, the TW lasts
+                // the `tw_timeout` chosen at creation (TR-1/TR-2).
                 let t = timeWaits[Int(w)]
-                let recycled = rememberStamp(
-                    peer: t.tuple.remoteAddress, tsOK: t.tsRecentStamp != 0, tsRecent: t.tsRecent,
-                    tsRecentStamp: t.tsRecentStamp, now: now)
-                scheduleTimeWait(
-                    w, timeout: recycled ? recycleTimeout(t.rto) : 60 * Nanos.nanosPerSecond, now: now,
-                    out: &out)
+                let timeout = recycledTimeout(
+                    peer: t.tuple.remoteAddress, tsRecent: t.tsRecent, tsRecentStamp: t.tsRecentStamp,
+                    short: t.twTimeout, now: now)
+                scheduleTimeWait(w, timeout: timeout, now: now, out: &out)
                 twAck(w, now: now, out: &out, skipped: nil)
                 return
             }
@@ -319,15 +319,12 @@ extension HostStack {
         }
     }
 
-    /// Re-arms a TIME_WAIT to 60 s, or with tcp_tw_recycle (≤4.11) to its short timeout after
-    /// refreshing the peer's cache entry (`tcp_tw_remember_stamp`, TR-1).
+    /// TW-12 steps 1 and 3: re-arms a TIME_WAIT to `TCP_TIMEWAIT_LEN` (60 s), with
+    /// tcp_tw_recycle too: `tcp_timewait_state_process()` neither refreshes the per-peer cache
+    /// nor uses the short timeout here (only `tcp_time_wait()` and the FIN_WAIT2 → TIME_WAIT move
+    /// do, TR-1/TR-2).
     mutating func rearmTimeWait(_ w: UInt32, now: Nanos, out: inout Effects) {
-        let t = timeWaits[Int(w)]
-        let recycled = rememberStamp(
-            peer: t.tuple.remoteAddress, tsOK: t.tsRecentStamp != 0, tsRecent: t.tsRecent,
-            tsRecentStamp: t.tsRecentStamp, now: now)
-        scheduleTimeWait(
-            w, timeout: recycled ? recycleTimeout(t.rto) : 60 * Nanos.nanosPerSecond, now: now, out: &out)
+        scheduleTimeWait(w, timeout: 60 * Nanos.nanosPerSecond, now: now, out: &out)
     }
 
     /// The ACK a timewait socket sends (TCP_TW_ACK), rate-limited to one per 500 ms
@@ -474,6 +471,14 @@ extension HostStack {
         }
     }
 
+    /// The counters of a SYN the listener drops (CT-2): `ListenDrops`, with `ListenOverflows`
+    /// for a full accept queue, at `tcp_conn_request`'s `drop:` label; 2.6.32's has none.
+    mutating func countSynDrop(acceptQueueFull: Bool) {
+        guard profile.countsSynDrops else { return }
+        if acceptQueueFull { counters.bump(.listenOverflows) }
+        counters.bump(.listenDrops)
+    }
+
     mutating func listenInput(_ l: Int32, _ seg: Segment, twISN: UInt32?, now: Nanos, out: inout Effects) {
         let flags = seg.flags
         if flags.contains(.rst) { return }
@@ -492,7 +497,7 @@ extension HostStack {
                     if profile.countsDropsByName { counters.bump(.reqQFullDoCookies) }
                 } else {
                     if profile.countsDropsByName { counters.bump(.reqQFullDrop) }
-                    counters.bump(.listenDrops)
+                    countSynDrop(acceptQueueFull: false)
                     return
                 }
             }
@@ -500,27 +505,30 @@ extension HostStack {
         // Step 3: accept queue full -> drop the SYN (≥4.15; before, only with more than one
         // young request waiting).
         if L.acceptQueueLength > L.backlog && (!profile.synDropNeedsYoungRequests || L.young > 1) {
-            counters.bump(.listenOverflows)
-            counters.bump(.listenDrops)
+            countSynDrop(acceptQueueFull: true)
             return
         }
         let t = seg.receiverTuple
         let tsOK = seg.hasTS && sysctls.tcpTimestamps != 0
-        if !wantCookie && twISN == nil && profile.hasTwRecycle && sysctls.tcpTwRecycle == 1 {
+        if !wantCookie && twISN == nil && profile.hasTwRecycle && sysctls.tcpTwRecycle == 1
+            && (tsOK || !profile.recycleNeedsSynTimestamp)
+        {
             // TR-3: tcp_tw_recycle's per-peer PAWS. A SYN from a peer whose cached TSval is less
-            // than 60 s old and more than one tick ahead of this SYN's is dropped silently (a
-            // SYN without TS too, since 3.x). The last-quarter rule is its `else` branch.
+            // than 60 s old and more than one tick ahead of this SYN's is dropped silently, on
+            // 4.x a SYN without TS too (2.6.32 and 3.10 check only SYNs with TS). The
+            // last-quarter rule is this branch's `else`.
             if let e = recycleCache[seg.src.value], seconds(now) - e.stamp < 60,
                 !tsOK || Int32(bitPattern: e.ts &- seg.tsval) > 1
             {
                 counters.bump(.pawsPassive)
+                countSynDrop(acceptQueueFull: false)
                 return
             }
         } else if !wantCookie && twISN == nil && sysctls.tcpSyncookies == 0 {
             // Step 5: the last-quarter rule for unproven peers with cookies off.
             let msb = sysctls.tcpMaxSynBacklog
             if msb - L.qlen < msb >> 2 && !provenPeers.contains(seg.src.value) {
-                counters.bump(.listenDrops)
+                countSynDrop(acceptQueueFull: false)
                 return
             }
         }

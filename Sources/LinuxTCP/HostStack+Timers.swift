@@ -15,7 +15,7 @@ extension HostStack {
                 // FIN_WAIT2 timewait socket for the rest (tcp_keepalive_timer).
                 let rest =
                     Nanos(sysctls.tcpFinTimeoutSeconds) * Nanos.nanosPerSecond - 60 * Nanos.nanosPerSecond
-                enterTimeWait(i, finWait2: true, timeout: max(rest, 0), now: now, out: &out)
+                enterTimeWait(i, finWait2: max(rest, 0), now: now, out: &out)
             } else {
                 retransmitTimeout(i, now: now, out: &out)
             }

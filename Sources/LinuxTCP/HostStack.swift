@@ -29,7 +29,8 @@ public struct HostStack: Sendable {
     /// Peers with a tcp_metrics RTT entry ("proven", TR-6/LQ-4.5).
     var provenPeers: Set<UInt32> = []
     /// tcp_tw_recycle's per-peer timestamp cache (inetpeer ≤3.4, tcp_metrics 3.5–4.11, TR-1):
-    /// the last TSval seen from a peer that left a TIME_WAIT, and its `ts_recent_stamp`.
+    /// the last TSval of a peer whose connection entered TIME_WAIT (either substate) or moved
+    /// from FIN_WAIT2 to TIME_WAIT, and its `ts_recent_stamp`.
     var recycleCache: [UInt32: (ts: UInt32, stamp: Int64)] = [:]
     /// ≤4.2: the death row's reaper ticks every 7.5 s from this moment (TW-3).
     var deathRowAnchor: Nanos = 0
@@ -253,34 +254,35 @@ public struct HostStack: Sendable {
         if !sockets[Int(i)].inAcceptQueue { freeSockets.append(i) }
     }
 
-    /// `tcp_time_wait()`: swap full socket `i` for a timewait socket in the given substate,
-    /// or close it outright when `tcp_max_tw_buckets` is reached (TW-6).
-    mutating func enterTimeWait(_ i: UInt32, finWait2: Bool, timeout: Nanos, now: Nanos, out: inout Effects) {
+    /// `tcp_time_wait()`: swap full socket `i` for a timewait socket, in the TIME_WAIT substate
+    /// or, given the orphan's timeout `finWait2` (TW-9), the FIN_WAIT2 one; or close it outright
+    /// when `tcp_max_tw_buckets` is reached (TW-6).
+    mutating func enterTimeWait(_ i: UInt32, finWait2: Nanos? = nil, now: Nanos, out: inout Effects) {
         let s = sockets[Int(i)]
+        let tsRecentStamp = s.tsOK ? s.tsRecentStamp : 0
+        // TR-1/TR-2: the per-peer cache is updated first, for either substate and even when the
+        // bucket limit then refuses the timewait socket; the answer is `tw_timeout`.
+        let twTimeout = recycledTimeout(
+            peer: s.tuple.remoteAddress, tsRecent: s.tsRecent, tsRecentStamp: tsRecentStamp,
+            short: recycleTimeout(s.rto), now: now)
         guard timeWaitCount < sysctls.tcpMaxTwBuckets else {
             if profile.countsDropsByName { counters.bump(.timeWaitOverflow) }
             destroy(i)
             return
         }
         if s.hadRTTSample { provenPeers.insert(s.tuple.remoteAddress.value) }
-        var timeout = timeout
-        if !finWait2
-            && rememberStamp(
-                peer: s.tuple.remoteAddress, tsOK: s.tsOK, tsRecent: s.tsRecent,
-                tsRecentStamp: s.tsRecentStamp, now: now)
-        {
-            timeout = recycleTimeout(s.rto)  // TR-2: the peer's cache entry vouches for it
-        }
+        // TIME_WAIT lasts `tw_timeout`; a FIN_WAIT2 orphan keeps its own timeout either way.
+        let timeout = finWait2 ?? twTimeout
         let w = allocTimeWait(s.tuple)
         var tw = timeWaits[Int(w)]
-        tw.finWait2 = finWait2
+        tw.finWait2 = finWait2 != nil
         tw.rcvNxt = s.rcvNxt
         tw.sndNxt = s.sndNxt
         tw.tsOffset = s.tsOffset
         tw.tsRecent = s.tsRecent
-        tw.tsRecentStamp = s.tsOK ? s.tsRecentStamp : 0
+        tw.tsRecentStamp = tsRecentStamp
         tw.entry = now
-        tw.rto = s.rto
+        tw.twTimeout = twTimeout
         tw.autobound = s.autobound
         tw.holdsDestBit = s.holdsDestBit
         tw.reuseAddress = s.reuseAddress
@@ -302,28 +304,31 @@ public struct HostStack: Sendable {
         } else if timeWaitCount == 1 {
             deathRowAnchor = now  // tw_count 0 -> 1 (re)starts the reaper's period
         }
-        timeWaits[Int(w)].shortLived = timeout <= 4 * Nanos.nanosPerSecond
         scheduleTimeWait(w, timeout: timeout, now: now, out: &out)
     }
 
-    /// TR-1 (`tcp_remember_stamp`, ≤4.11 with tcp_tw_recycle=1): a connection that saw
-    /// timestamps leaves its peer's last TSval in the per-peer cache when it enters TIME_WAIT.
+    /// TR-1/TR-2 (≤4.11 with tcp_tw_recycle=1): a connection that saw timestamps leaves its
+    /// peer's last TSval in the per-peer cache, on entering TIME_WAIT in either substate
+    /// (`tcp_remember_stamp`) and on the FIN_WAIT2 → TIME_WAIT move (`tcp_tw_remember_stamp`).
     /// The entry is overwritten when it is not newer, or when it is over 60 s old and its stamp
-    /// not newer. True when the cache holds an entry for the peer (`recycle_ok`).
-    mutating func rememberStamp(
-        peer: IPv4Address, tsOK: Bool, tsRecent: UInt32, tsRecentStamp: Int64, now: Nanos
-    ) -> Bool {
-        guard profile.hasTwRecycle && sysctls.tcpTwRecycle == 1 && tsOK && tsRecentStamp != 0 else {
-            return false
+    /// not newer. Returns `short` when the cache holds an entry for the peer (`recycle_ok`),
+    /// else `TCP_TIMEWAIT_LEN` (60 s), which is also the answer without the sysctl or timestamps
+    /// (`tsRecentStamp` 0), the cache untouched.
+    mutating func recycledTimeout(
+        peer: IPv4Address, tsRecent: UInt32, tsRecentStamp: Int64, short: Nanos, now: Nanos
+    ) -> Nanos {
+        let timeWaitLength = 60 * Nanos.nanosPerSecond
+        guard profile.hasTwRecycle && sysctls.tcpTwRecycle == 1 && tsRecentStamp != 0 else {
+            return timeWaitLength
         }
         if let e = recycleCache[peer.value],
             !(Int32(bitPattern: e.ts &- tsRecent) <= 0
                 || (seconds(now) - e.stamp > 60 && e.stamp <= tsRecentStamp))
         {
-            return true
+            return short
         }
         recycleCache[peer.value] = (tsRecent, tsRecentStamp)
-        return true
+        return short
     }
 
     /// TR-2: with tcp_tw_recycle a TIME_WAIT lasts 3.5·RTO (`(rto << 2) - (rto >> 1)`).
@@ -351,10 +356,12 @@ public struct HostStack: Sendable {
     }
 
     /// Arms a timewait socket's expiry, and, when connect() could take it over, the moment it
-    /// becomes reusable (TWR-2: timestamps seen, tw_reuse on for this peer, TIME_WAIT substate,
-    /// `now_ms > entry_ms + tcp_tw_reuse_delay`).
+    /// becomes reusable (TWR-2, TWR-3). On the death row (≤4.2) a timeout of at most 4 s files it
+    /// in the recycle calendar, a longer one on the 7.5-s wheel (`inet_twsk_schedule`), which
+    /// decides the counter it is reaped with (TW-7).
     mutating func scheduleTimeWait(_ w: UInt32, timeout: Nanos, now: Nanos, out: inout Effects) {
         timeWaits[Int(w)].generation &+= 1
+        timeWaits[Int(w)].shortLived = timeout <= 4 * Nanos.nanosPerSecond
         let tw = timeWaits[Int(w)]
         let expiry = timeWaitExpiry(timeout, now: now)
         timeWaits[Int(w)].expiry = expiry
@@ -362,41 +369,35 @@ public struct HostStack: Sendable {
             TimerRequest(
                 time: expiry, kind: .timeWaitExpire, index: w, generation: tw.generation,
                 isTimeWaitLength: timeout == 60 * Nanos.nanosPerSecond))
-        if tw.autobound && tw.holdsDestBit && !(tw.finWait2 && profile.twReuseSkipsFinWait2)
-            && tw.tsRecentStamp != 0 && reuseAllowed(tw.tuple)
-        {
-            let at = reusableAt(tw)
-            if at < expiry {
-                out.timers.append(
-                    TimerRequest(
-                        time: max(at, now), kind: .timeWaitReusable, index: w,
-                        generation: tw.generation, isTimeWaitLength: false))
-            }
+        if tw.autobound && tw.holdsDestBit, let at = reusableAt(tw, tw.tuple), at < expiry {
+            out.timers.append(
+                TimerRequest(
+                    time: max(at, now), kind: .timeWaitReusable, index: w, generation: tw.generation,
+                    isTimeWaitLength: false))
         }
     }
 
-    /// The first moment connect() may take TIME_WAIT `tw` over (TWR-3, by version).
-    func reusableAt(_ tw: TimeWaitSocket) -> Nanos {
+    /// The first moment connect() may take TIME_WAIT `tw` over for tuple `t`, or nil when it
+    /// never may (`tcp_twsk_unique`): TWR-2 (timestamps seen, tcp_tw_reuse on for this tuple,
+    /// not the FIN_WAIT2 substate where the version says so) and TWR-3's age test by version.
+    func reusableAt(_ tw: TimeWaitSocket, _ t: FourTuple) -> Nanos? {
+        guard tw.tsRecentStamp != 0 && !(tw.finWait2 && profile.twReuseSkipsFinWait2) && reuseAllowed(t)
+        else { return nil }
         switch profile.twReuseAge {
         case .delayMs:
+            // `now_ms > entry_ms + tcp_tw_reuse_delay`, in ms of the monotonic clock.
             let entryMs = monotonic(tw.entry) / Nanos.nanosPerMilli
             return (entryMs + Int64(sysctls.tcpTwReuseDelayMs) + 1) * Nanos.nanosPerMilli - uptime
+        // `seconds > ts_recent_stamp` and `seconds - ts_recent_stamp > 1`.
         case .nextSecond: return (tw.tsRecentStamp + 1) * Nanos.nanosPerSecond - uptime
         case .moreThanOneSecond: return (tw.tsRecentStamp + 2) * Nanos.nanosPerSecond - uptime
         }
     }
 
-    /// Whether connect() may take TIME_WAIT `tw` over now (`tcp_twsk_unique`, TWR-2/TWR-3).
+    /// Whether connect() may take TIME_WAIT `tw` over now for tuple `t` (`tcp_twsk_unique`).
     func reusableNow(_ tw: TimeWaitSocket, _ t: FourTuple, now: Nanos) -> Bool {
-        guard tw.tsRecentStamp != 0 && !(tw.finWait2 && profile.twReuseSkipsFinWait2) && reuseAllowed(t)
-        else { return false }
-        switch profile.twReuseAge {
-        case .delayMs:
-            return monotonic(now) / Nanos.nanosPerMilli
-                > monotonic(tw.entry) / Nanos.nanosPerMilli + Int64(sysctls.tcpTwReuseDelayMs)
-        case .nextSecond: return seconds(now) > tw.tsRecentStamp
-        case .moreThanOneSecond: return seconds(now) - tw.tsRecentStamp > 1
-        }
+        guard let at = reusableAt(tw, t) else { return false }
+        return now >= at
     }
 
     /// `tcp_tw_reuse` for this tuple: 1 on, 2 only for loopback (TWR-2).

@@ -52,6 +52,19 @@ public struct KernelProfile: Sendable {
     /// `TCPTimeWaitOverflow`, `TCPReqQFullDrop` and `TCPReqQFullDoCookies` exist (by 3.2;
     /// 2.6.32 only logs a TIME_WAIT overflow, TW-6).
     public let countsDropsByName: Bool
+    /// A SYN the listener drops counts `ListenDrops` (LQ-4 steps 2, 3 and 5, TR-3), and a full
+    /// accept queue `ListenOverflows` too (CT-2): 3.10's `tcp_v4_conn_request` and 4.x's
+    /// `tcp_conn_request` count at their `drop:` label. 2.6.32's `tcp_v4_conn_request` returns
+    /// there without counting, so its SYN-time drops count nothing (LQ-4.3), the tw_recycle drop
+    /// only `PAWSPassive`.
+    public let countsSynDrops: Bool
+    /// TR-3: tcp_tw_recycle's per-peer check runs only for a SYN that carries a timestamp. In
+    /// 2.6.32 and 3.10 `tcp_v4_conn_request` enters it on `tmp_opt.saw_tstamp &&
+    /// sysctl_tw_recycle && …`, so a SYN without TS takes its `else` branch, the last-quarter
+    /// rule (TR-6). 4.x `tcp_conn_request` enters it on the sysctl alone and hands `saw_tstamp` to
+    /// `tcp_peer_is_proven()`, which drops a TS-less SYN while the peer's entry is under 60 s
+    /// old; with tcp_tw_recycle=1 its last-quarter rule never runs. False where the sysctl is gone.
+    public let recycleNeedsSynTimestamp: Bool
 
     /// EP-3/EP-4 eras of `__inet_hash_connect`.
     public enum PortSelection: Sendable, Equatable {
@@ -124,7 +137,9 @@ public struct KernelProfile: Sendable {
         tcpSynRetries: 6, tcpSynackRetries: 5, tcpSynLinearTimeouts: 4, tcpOrphanRetries: 0,
         ipAutobindReuse: 0)
 
-    /// Defaults before 5.4: somaxconn 128 and `tcp_max_syn_backlog` = max(128, ehash/256).
+    /// Defaults before 5.4: somaxconn 128 and `tcp_max_syn_backlog` 1024, which is `tcp_init()`'s
+    /// max(128, ehash/256) for the profiles' 262144-entry ehash (§0.1), and 2.6.32's fixed value
+    /// for a machine of that size (LQ-5); a scenario sets another machine's value by sysctl.
     static func olderDefaults(twReuse: Int, portHigh: UInt16 = 60999, synRetries: Int = 6) -> Sysctls {
         var s = modernDefaults
         s.tcpTwReuse = twReuse
@@ -136,7 +151,8 @@ public struct KernelProfile: Sendable {
     }
 
     /// Linux 2.6.32 (RHEL 6): 3 s initial RTO, 5 SYN retries, ports 32768–61000 all used,
-    /// death-row TIME_WAITs, tcp_tw_recycle, max_tw_buckets 180000, no overflow counter.
+    /// death-row TIME_WAITs, tcp_tw_recycle, max_tw_buckets 180000, no overflow counter, and
+    /// SYN drops that count nothing.
     public static let linux2_6_32: KernelProfile = {
         var d = olderDefaults(twReuse: 0, portHigh: 61000, synRetries: 5)
         d.tcpMaxTwBuckets = 180000
@@ -146,17 +162,20 @@ public struct KernelProfile: Sendable {
             timeWaitTimer: .deathRow, hasTimerWheelSlack: false, synQueue: .powerOfTwo,
             synDropNeedsYoungRequests: true, initialRTO: 3 * Nanos.nanosPerSecond,
             hasSynLinearTimeouts: false, synSentFastRetry: false, twReuseAge: .moreThanOneSecond,
-            twReuseSkipsFinWait2: false, hasTwRecycle: true, countsDropsByName: false)
+            twReuseSkipsFinWait2: false, hasTwRecycle: true, countsDropsByName: false, countsSynDrops: false,
+            recycleNeedsSynTimestamp: true)
     }()
 
-    /// Linux 3.10 (RHEL 7): as 2.6.32 with a 1 s initial RTO, 6 SYN retries and the overflow counter.
+    /// Linux 3.10 (RHEL 7): as 2.6.32 with a 1 s initial RTO, 6 SYN retries, the overflow
+    /// counter and counted SYN drops.
     public static let linux3_10 = KernelProfile(
         name: "3.10", release: "3.10.105", hz: 1000, defaults: olderDefaults(twReuse: 0, portHigh: 61000),
         portSelection: .globalHint, tsOffset: .none, tsHz: 1000, pawsStaleSeconds: 24 * 86400,
         hasPAWSTimewaitCounter: false, timeWaitTimer: .deathRow, hasTimerWheelSlack: false,
         synQueue: .powerOfTwo, synDropNeedsYoungRequests: true, initialRTO: Nanos.nanosPerSecond,
         hasSynLinearTimeouts: false, synSentFastRetry: false, twReuseAge: .moreThanOneSecond,
-        twReuseSkipsFinWait2: false, hasTwRecycle: true, countsDropsByName: true)
+        twReuseSkipsFinWait2: false, hasTwRecycle: true, countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: true)
 
     /// Linux 4.4 (Ubuntu 16.04): per-socket TIME_WAIT timers, the listener rewrite (SYN queue =
     /// backlog), ports 32768–60999, still the all-parity hint and raw-jiffies timestamps.
@@ -167,7 +186,8 @@ public struct KernelProfile: Sendable {
         synQueue: .backlog(fullWhenGreater: false), synDropNeedsYoungRequests: true,
         initialRTO: Nanos.nanosPerSecond, hasSynLinearTimeouts: false, synSentFastRetry: false,
         twReuseAge: .moreThanOneSecond, twReuseSkipsFinWait2: false, hasTwRecycle: true,
-        countsDropsByName: true)
+        countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Linux 4.9 (Debian 9): connect() prefers `low`'s parity (4.6), the timer wheel (4.8);
     /// timestamps still without offset, tcp_tw_recycle still present.
@@ -178,7 +198,8 @@ public struct KernelProfile: Sendable {
         synQueue: .backlog(fullWhenGreater: false), synDropNeedsYoungRequests: true,
         initialRTO: Nanos.nanosPerSecond, hasSynLinearTimeouts: false, synSentFastRetry: false,
         twReuseAge: .moreThanOneSecond, twReuseSkipsFinWait2: false, hasTwRecycle: true,
-        countsDropsByName: true)
+        countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Linux 4.19 (Debian 10): tcp_tw_recycle gone (4.12), per host-pair TS offsets and a 1 ms
     /// TS clock (4.11, 4.13), tcp_tw_reuse default 2 (4.18), next-second reuse age (4.19).
@@ -189,7 +210,8 @@ public struct KernelProfile: Sendable {
         hasTimerWheelSlack: true, synQueue: .backlog(fullWhenGreater: false),
         synDropNeedsYoungRequests: false, initialRTO: Nanos.nanosPerSecond,
         hasSynLinearTimeouts: false, synSentFastRetry: false, twReuseAge: .nextSecond,
-        twReuseSkipsFinWait2: false, hasTwRecycle: false, countsDropsByName: true)
+        twReuseSkipsFinWait2: false, hasTwRecycle: false, countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Linux 5.4 (Ubuntu 20.04, 5.4.214): somaxconn 4096, max_syn_backlog ehash/128, and the
     /// 2022 port-selection backport (EP-3).
@@ -199,7 +221,8 @@ public struct KernelProfile: Sendable {
         timeWaitTimer: .perSocket, hasTimerWheelSlack: true, synQueue: .backlog(fullWhenGreater: false),
         synDropNeedsYoungRequests: false, initialRTO: Nanos.nanosPerSecond, hasSynLinearTimeouts: false,
         synSentFastRetry: false, twReuseAge: .nextSecond, twReuseSkipsFinWait2: false,
-        hasTwRecycle: false, countsDropsByName: true)
+        hasTwRecycle: false, countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Linux 5.10 (Debian 11, 5.10.13): the fast SYN retry after a bogus ACK (≈5.6); the
     /// hint-based port choice (before 5.12 and before the 2022 backport).
@@ -210,7 +233,8 @@ public struct KernelProfile: Sendable {
         hasTimerWheelSlack: true, synQueue: .backlog(fullWhenGreater: false),
         synDropNeedsYoungRequests: false, initialRTO: Nanos.nanosPerSecond,
         hasSynLinearTimeouts: false, synSentFastRetry: true, twReuseAge: .nextSecond,
-        twReuseSkipsFinWait2: false, hasTwRecycle: false, countsDropsByName: true)
+        twReuseSkipsFinWait2: false, hasTwRecycle: false, countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Linux 5.15 (Ubuntu 22.04, 5.15.100): the EP-3 port selection.
     public static let linux5_15 = KernelProfile(
@@ -220,7 +244,8 @@ public struct KernelProfile: Sendable {
         synQueue: .backlog(fullWhenGreater: false), synDropNeedsYoungRequests: false,
         initialRTO: Nanos.nanosPerSecond, hasSynLinearTimeouts: false, synSentFastRetry: true,
         twReuseAge: .nextSecond, twReuseSkipsFinWait2: false, hasTwRecycle: false,
-        countsDropsByName: true)
+        countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Linux 6.1 (Debian 12, 6.1.166): the 2024–25 stable backports (FIN_WAIT2 TIME_WAITs not
     /// reused; SYN queue full only when `qlen > backlog`).
@@ -230,7 +255,8 @@ public struct KernelProfile: Sendable {
         timeWaitTimer: .perSocket, hasTimerWheelSlack: true, synQueue: .backlog(fullWhenGreater: true),
         synDropNeedsYoungRequests: false, initialRTO: Nanos.nanosPerSecond, hasSynLinearTimeouts: false,
         synSentFastRetry: true, twReuseAge: .nextSecond, twReuseSkipsFinWait2: true,
-        hasTwRecycle: false, countsDropsByName: true)
+        hasTwRecycle: false, countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Linux 6.6: linear SYN timeouts (6.5).
     public static let linux6_6 = KernelProfile(
@@ -240,7 +266,8 @@ public struct KernelProfile: Sendable {
         synQueue: .backlog(fullWhenGreater: true), synDropNeedsYoungRequests: false,
         initialRTO: Nanos.nanosPerSecond, hasSynLinearTimeouts: true, synSentFastRetry: true,
         twReuseAge: .nextSecond, twReuseSkipsFinWait2: true, hasTwRecycle: false,
-        countsDropsByName: true)
+        countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Linux 6.12: `TCP_PAWS_WRAP` (6.7) for stale ts_recent.
     public static let linux6_12 = KernelProfile(
@@ -250,7 +277,8 @@ public struct KernelProfile: Sendable {
         synQueue: .backlog(fullWhenGreater: true), synDropNeedsYoungRequests: false,
         initialRTO: Nanos.nanosPerSecond, hasSynLinearTimeouts: true, synSentFastRetry: true,
         twReuseAge: .nextSecond, twReuseSkipsFinWait2: true, hasTwRecycle: false,
-        countsDropsByName: true)
+        countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Linux 6.18.44 as run on this machine: `tcp_tw_reuse_delay` (6.14), `PAWSTimewait`, and
     /// per-4-tuple TS offsets (6.18.17+).
@@ -260,7 +288,8 @@ public struct KernelProfile: Sendable {
         timeWaitTimer: .perSocket, hasTimerWheelSlack: true, synQueue: .backlog(fullWhenGreater: true),
         synDropNeedsYoungRequests: false, initialRTO: Nanos.nanosPerSecond, hasSynLinearTimeouts: true,
         synSentFastRetry: true, twReuseAge: .delayMs, twReuseSkipsFinWait2: true, hasTwRecycle: false,
-        countsDropsByName: true)
+        countsDropsByName: true, countsSynDrops: true,
+        recycleNeedsSynTimestamp: false)
 
     /// Every profile the simulator has, oldest first.
     public static let all: [KernelProfile] = [

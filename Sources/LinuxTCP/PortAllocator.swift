@@ -10,11 +10,13 @@
 /// to even, so an odd range never reaches its top port from offset 0, EP-1), the second pass the
 /// other parity; success adds `max(i, rand(0..7)·2) + 2` to the counter.
 ///
-/// To keep each connect() O(range/64) instead of O(range), the ports a destination cannot use
-/// are kept as bitsets: `destination` bits for 4-tuples held in the established hash (cleared
-/// when a TIME_WAIT becomes reusable), `host` bits for reserved ports and ports owned by
-/// bind()/listen() buckets (EP-3 step 4). A destination whose every port is blocked fails at
-/// once, as the kernel does after its full scan.
+/// To keep each connect() O(range/64) instead of O(range) in every era, the ports a destination
+/// cannot use are kept as bitsets, one per parity: `destination` bits for 4-tuples held in the
+/// established hash (cleared when a TIME_WAIT becomes reusable), `host` bits for reserved ports
+/// and ports owned by bind()/listen() buckets (EP-3 step 4). The parity eras scan one parity's
+/// words; the all-parity hint era (≤4.5) interleaves the two parities' words into one word of
+/// 64 consecutive ports. A destination whose every port is blocked fails at once, as the kernel
+/// does after its full scan.
 public struct PortAllocator: Sendable {
     /// Who created a bind bucket (`fastreuse`): connect() autobind (−1) or bind()/listen().
     public enum BucketKind: UInt8, Sendable { case none = 0, connect = 1, bind = 2 }
@@ -59,6 +61,12 @@ public struct PortAllocator: Sendable {
         public var source: IPv4Address
         public var destination: IPv4Address
         public var port: UInt16
+
+        public init(source: IPv4Address, destination: IPv4Address, port: UInt16) {
+            self.source = source
+            self.destination = destination
+            self.port = port
+        }
     }
 
     /// One owner of a bind-created bucket.
@@ -311,18 +319,85 @@ public struct PortAllocator: Sendable {
 
     /// 2.6.32–4.5 (EP-4): `port = low + (i + offset) % remaining` for i = 1…remaining, every
     /// parity, skipping reserved ports and bind()-created buckets.
+    ///
+    /// `i + offset` is 32-bit unsigned, as in the kernel: the offsets visited are consecutive
+    /// (mod `remaining`) from `(offset + 1) % remaining` until `i + offset` wraps to 0, then
+    /// consecutive from 0. Each consecutive run is scanned 64 ports at a time over
+    /// ``blockedWord(_:_:)``.
+    /// - Complexity: O(range/64) plus one `usable` call per candidate it rejects.
     func scanAllParities(_ dest: Destination, offset: UInt32, usable: (UInt16) -> Bool) -> Choice? {
-        for i in 1...remaining {
-            let p = low + UInt16((UInt32(i) &+ offset) % UInt32(remaining))
-            let (odd, k) = slot(p)
-            if PortAllocator.test(odd ? dest.odd : dest.even, k)
-                || PortAllocator.test(odd ? hostOdd : hostEven, k)
-            {
-                continue
-            }
-            if usable(p) { return Choice(port: p, loopIndex: i, perturbIndex: 0) }
+        let r = remaining
+        // i at which `i + offset` wraps to 0 (none within 1…r when it is past r).
+        let wrapI = offset == 0 ? r + 1 : min(Int(UInt64(1) << 32 - UInt64(offset)), r + 1)
+        // Run 1: i = 1 ..< wrapI from (offset + 1) % r; run 2: i = wrapI … r from offset 0.
+        let first = Int((UInt64(offset) + 1) % UInt64(r))
+        if let c = scanRun(dest, from: first, count: wrapI - 1, firstLoopIndex: 1, usable: usable) {
+            return c
+        }
+        return scanRun(dest, from: 0, count: r - wrapI + 1, firstLoopIndex: wrapI, usable: usable)
+    }
+
+    /// Port offsets `from`, `from + 1`, … (mod `remaining`), `count` of them, the first at loop
+    /// index `firstLoopIndex`: the first whose bits say it is free and that `usable` accepts.
+    func scanRun(
+        _ dest: Destination, from: Int, count: Int, firstLoopIndex: Int, usable: (UInt16) -> Bool
+    ) -> Choice? {
+        guard count > 0 else { return nil }
+        let r = remaining
+        // Up to the end of the range, then from offset 0.
+        let head = min(count, r - from)
+        if let o = firstFree(dest, from: from, to: from + head, usable: usable) {
+            return Choice(port: low + UInt16(o), loopIndex: firstLoopIndex + o - from, perturbIndex: 0)
+        }
+        if count > head, let o = firstFree(dest, from: 0, to: count - head, usable: usable) {
+            return Choice(port: low + UInt16(o), loopIndex: firstLoopIndex + head + o, perturbIndex: 0)
         }
         return nil
+    }
+
+    /// The first port offset in [from, end), in order, that is blocked neither for `dest` nor
+    /// for the host and that `usable` accepts.
+    @inline(__always)
+    func firstFree(_ dest: Destination, from: Int, to end: Int, usable: (UInt16) -> Bool) -> Int? {
+        var o = from
+        while o < end {
+            let j = o >> 6
+            var free = ~blockedWord(dest, j)
+            free &= ~0 << UInt64(o & 63)  // drop offsets below o
+            let wordEnd = (j + 1) << 6
+            if end < wordEnd { free &= (1 << UInt64(end & 63)) &- 1 }
+            while free != 0 {
+                let k = j << 6 + free.trailingZeroBitCount
+                if usable(low + UInt16(k)) { return k }
+                free &= free &- 1
+            }
+            o = wordEnd
+        }
+        return nil
+    }
+
+    /// The blocked bits (destination ∪ host) of port offsets [64·j, 64·j + 64), both parities
+    /// merged: offset 2k is even bit k, offset 2k + 1 odd bit k, so the 32 even and 32 odd bits
+    /// of one half-word interleave into one word.
+    @inline(__always)
+    func blockedWord(_ dest: Destination, _ j: Int) -> UInt64 {
+        let w = j >> 1
+        let shift = UInt64(j & 1) << 5
+        let even = w < wordsEven ? UInt32(truncatingIfNeeded: (dest.even[w] | hostEven[w]) >> shift) : 0
+        let odd = w < wordsOdd ? UInt32(truncatingIfNeeded: (dest.odd[w] | hostOdd[w]) >> shift) : 0
+        return Self.spread(even) | Self.spread(odd) << 1
+    }
+
+    /// Bit k of `x` moved to bit 2k.
+    @inline(__always)
+    static func spread(_ x: UInt32) -> UInt64 {
+        var v = UInt64(x)
+        v = (v | v << 16) & 0x0000_FFFF_0000_FFFF
+        v = (v | v << 8) & 0x00FF_00FF_00FF_00FF
+        v = (v | v << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        v = (v | v << 2) & 0x3333_3333_3333_3333
+        v = (v | v << 1) & 0x5555_5555_5555_5555
+        return v
     }
 
     /// The update after a successful scan: EP-3 `i = max(i, rand(8)·2)`, table += i + 2; the

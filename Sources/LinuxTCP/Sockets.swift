@@ -128,7 +128,8 @@ struct TimeWaitSocket: SlabSlot {
     var live = false
     /// FIN_WAIT2 substate (orphan waiting for the peer's FIN, TW-9) instead of TIME_WAIT.
     var finWait2 = false
-    /// Scheduled for ≤4 s (tcp_tw_recycle, short FIN_WAIT2): `TWKilled`, not `TW` (TW-7).
+    /// Last scheduled for ≤4 s (tcp_tw_recycle, short FIN_WAIT2): on the death row (≤4.2) the
+    /// recycle calendar reaps it and counts `TWKilled`, not `TW` (TW-7, TR-2).
     var shortLived = false
     var rcvNxt: UInt32 = 0
     var sndNxt: UInt32 = 0
@@ -137,8 +138,10 @@ struct TimeWaitSocket: SlabSlot {
     /// Seconds; 0 when the connection did not use timestamps (TWR-2.1).
     var tsRecentStamp: Int64 = 0
     var entry: Nanos = 0
-    /// The connection's RTO at close: tcp_tw_recycle's TIME_WAIT lasts 3.5 times it (TR-2).
-    var rto: Nanos = 0
+    /// `tw_timeout`, chosen by `tcp_time_wait()` at creation: 3.5·RTO when tcp_tw_recycle's
+    /// per-peer cache vouched for the peer (`recycle_ok`, TR-2), else `TCP_TIMEWAIT_LEN`. The
+    /// FIN_WAIT2 → TIME_WAIT move re-arms to it when the cache vouches again.
+    var twTimeout: Nanos = 60 * Nanos.nanosPerSecond
     var expiry: Nanos = 0
     var lastAck: Nanos = Int64.min / 2
     var autobound = false
@@ -208,7 +211,7 @@ struct Listener {
 }
 
 /// What a timer is for.
-public enum TimerKind: UInt8, Sendable, BitwiseCopyable {
+public enum TimerKind: UInt8, Sendable, BitwiseCopyable, CaseIterable {
     /// A full socket's retransmission timer (SYN, data, FIN).
     case retransmit
     /// A timewait socket's expiry.

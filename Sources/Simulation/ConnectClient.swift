@@ -141,11 +141,7 @@ final class ConnectClient: Workload, Application {
         switch e.kind {
         case .connected:
             slots[s]!.connectedAt = io.now
-            if connectWakeup > 0 {
-                io.after(connectWakeup, app: id, token: Self.token(s, .notice))
-            } else {
-                noticeConnected(s, stack: &stack, io: &io)
-            }
+            io.after(connectWakeup, app: id, token: Self.token(s, .notice))
         case .failed:
             slots[s] = nil
             open -= 1

@@ -103,7 +103,7 @@ struct Simulator {
                     uptime: h.uptime, seed: seed))
             for a in h.addresses { hostAddresses.append((a.value, k)) }
             timeWaitLanes.append(queue.addLane())
-            timerLanes.append((0..<5).map { _ in queue.addLane() })
+            timerLanes.append(TimerKind.allCases.map { _ in queue.addLane() })
         }
         networkLane = queue.addLane()
         loopbackLane = queue.addLane()

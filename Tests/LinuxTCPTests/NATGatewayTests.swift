@@ -95,6 +95,47 @@ import Testing
         #expect(Self.entry(&g, natPort: p, at: 300_000 + 10 * Self.s) == nil)
     }
 
+    // nf_conntrack_tcp_packet(): IPS_SEEN_REPLY is set only after the tracker has run
+    // (nf_conntrack_in), so a reply RST refusing the SYN finds no reply seen yet and kills the
+    // entry at once ("if only reply is a RST ... delete the conntrack immediately"), instead of
+    // leaving it 10 s in CLOSE: the NAT port is free for the next flow at once.
+    @Test func replyResetToSynKillsTheEntry() {
+        var g = Self.gateway(ports: 20000...20000)
+        let p = Self.syn(&g, sport: 40000, isn: 1000, at: 0)!.sport
+        #expect(p == 20000)
+        let v = g.inbound(
+            Self.seg(Self.server, 80, Self.outside, p, [.rst, .ack], seq: 0, ack: 1001), now: 100_000)
+        #expect(
+            v == .forward(Self.seg(Self.server, 80, Self.client, 40000, [.rst, .ack], seq: 0, ack: 1001)))
+        #expect(Self.entry(&g, natPort: p, at: 100_000) == nil)
+        // A new flow behind the old one's sequence gets the only port: nothing holds it.
+        #expect(Self.syn(&g, sport: 40002, isn: 500, at: 200_000)?.sport == 20000)
+        #expect(g.stats.insertFailed == 0)
+        #expect(g.stats.evicted == 0)
+    }
+
+    // ASSURED needs a reply seen *before* the packet: a picked-up flow (loose=1, the original
+    // side's ACK) is not assured by the first reply, whose timeout is capped at 300 s
+    // (UNACKNOWLEDGED), but by the next original packet, which gets ESTABLISHED's 5 days.
+    @Test func pickupIsAssuredOnlyAfterTheFirstReply() {
+        var g = Self.gateway(ports: 20000...20010)
+        guard
+            case .forward(let out) = g.outbound(
+                Self.seg(Self.client, 40000, Self.server, 80, [.ack], seq: 1000, ack: 5000), now: 0)
+        else { return #expect(Bool(false), "pickup dropped") }
+        let p = out.sport
+        _ = g.inbound(Self.seg(Self.server, 80, Self.outside, p, [.ack], seq: 5000, ack: 1000), now: 100_000)
+        var e = Self.entry(&g, natPort: p, at: 100_000)
+        #expect(e?.seenReply == true)
+        #expect(e?.assured == false)
+        #expect(e?.expires == 100_000 + 300 * Self.s)
+        _ = g.outbound(
+            Self.seg(Self.client, 40000, Self.server, 80, [.ack], seq: 1000, ack: 5000), now: 200_000)
+        e = Self.entry(&g, natPort: p, at: 200_000)
+        #expect(e?.assured == true)
+        #expect(e?.expires == 200_000 + 5 * 86_400 * Self.s)
+    }
+
     // NAT-2: a tuple held by an entry in TIME_WAIT is never given to a new flow whose SYN is not
     // past the old flow's sequence numbers; with one port that means the SYN is dropped.
     @Test func timeWaitEntryHoldsItsTuple() {

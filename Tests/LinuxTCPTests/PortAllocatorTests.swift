@@ -99,3 +99,61 @@ import Testing
         #expect(Self.fill(&st, now: 0).sorted() == [40301, 40303])
     }
 }
+
+/// EP-4: the all-parity hint scan (2.6.32–4.5), done 64 ports a time, against the kernel's loop
+/// written out port by port.
+@Suite struct HintScanTests {
+    /// `for (i = 1; i <= remaining; i++) port = low + (i + offset) % remaining`, with `i +
+    /// offset` in 32-bit unsigned arithmetic; skips held ports; every `usable` call in order.
+    static func reference(
+        low: UInt16, size: Int, held: Set<UInt16>, offset: UInt32, usable: (UInt16) -> Bool
+    ) -> (port: UInt16, loopIndex: Int)? {
+        for i in 1...size {
+            let p = low + UInt16((UInt32(i) &+ offset) % UInt32(size))
+            if held.contains(p) { continue }
+            if usable(p) { return (p, i) }
+        }
+        return nil
+    }
+
+    // Ranges of odd and even size crossing several 64-port words, about a third of the ports
+    // held, offsets that wrap `i + offset` past 2^32 inside the loop (0xFFFF_FFF0 + 16 = 0)
+    // or not at all, and a `usable` that rejects some candidates: the same port, the same loop
+    // index and the same candidates offered, in the same order.
+    @Test(arguments: ["32768 33000", "32768 32999", "1024 1030", "60000 60000"])
+    func wordWiseScanMatchesThePortByPortLoop(range: String) {
+        var s = KernelProfile.linux3_10.defaults
+        try! SysctlRegistry.set("net.ipv4.ip_local_port_range", to: range, in: &s)
+        var rng = SplitMix64(seed: 3)
+        var a = PortAllocator(sysctls: s, selection: .globalHint, rng: &rng)
+        let d = a.destination(
+            .init(source: IPv4Address(10, 0, 0, 1), destination: IPv4Address(10, 0, 0, 2), port: 80))
+        var held = Set<UInt16>()
+        for p in s.portRangeLow...s.portRangeHigh where rng.next() % 3 == 0 {
+            a.setHeld(d, p, true)
+            held.insert(p)
+        }
+        let size = s.portRangeSize
+        let offsets: [UInt32] = [
+            0, 1, 5, UInt32(size - 1), 123_456_789, 0xFFFF_FFF0, 0xFFFF_FFFF, 0xFFFF_FF00,
+        ]
+        for offset in offsets {
+            for rejectEvery in [0, 2, 3] {
+                var seenNew: [UInt16] = []
+                var seenRef: [UInt16] = []
+                func accept(_ p: UInt16) -> Bool { rejectEvery == 0 || Int(p) % rejectEvery != 0 }
+                let got = a.scan(d, portOffset: UInt64(offset)) { p in
+                    seenNew.append(p)
+                    return accept(p)
+                }
+                let want = Self.reference(low: s.portRangeLow, size: size, held: held, offset: offset) { p in
+                    seenRef.append(p)
+                    return accept(p)
+                }
+                #expect(got?.port == want?.port, "offset \(offset), reject every \(rejectEvery)")
+                #expect(got?.loopIndex == want?.loopIndex, "offset \(offset), reject every \(rejectEvery)")
+                #expect(seenNew == seenRef, "offset \(offset), reject every \(rejectEvery)")
+            }
+        }
+    }
+}
