@@ -525,9 +525,13 @@ extension HostStack {
                 return
             }
         } else if !wantCookie && twISN == nil && sysctls.tcpSyncookies == 0 {
-            // Step 5: the last-quarter rule for unproven peers with cookies off.
+            // Step 5: the last-quarter rule for unproven peers with cookies off (TR-6, LQ-6).
+            // Up to 4.11 the route was looked up only in the recycle branch above, so this
+            // `else` saw `dst == NULL` and `tcp_peer_is_proven()` (2.6.32: the inetpeer/RTT
+            // test) found no peer proven; from 4.12 the route comes first.
             let msb = sysctls.tcpMaxSynBacklog
-            if msb - L.qlen < msb >> 2 && !provenPeers.contains(seg.src.value) {
+            let proven = !profile.hasTwRecycle && provenPeers.contains(seg.src.value)
+            if msb - L.qlen < msb >> 2 && !proven {
                 countSynDrop(acceptQueueFull: false)
                 return
             }

@@ -47,7 +47,9 @@ public struct KernelProfile: Sendable {
     public let twReuseAge: TimeWaitReuseAge
     /// A TIME_WAIT still in the FIN_WAIT2 substate is never reused (2024: 6.1.166, 6.6+, TWR-3).
     public let twReuseSkipsFinWait2: Bool
-    /// `tcp_tw_recycle` exists, with its per-peer timestamp cache (TR-1..TR-4, ≤4.11).
+    /// `tcp_tw_recycle` exists, with its per-peer timestamp cache (TR-1..TR-4, ≤4.11). The
+    /// same code looked the route up only for recycle, so the last-quarter rule's
+    /// `tcp_peer_is_proven()` never saw one and proved no peer (LQ-6) until 4.12.
     public let hasTwRecycle: Bool
     /// `TCPTimeWaitOverflow`, `TCPReqQFullDrop` and `TCPReqQFullDoCookies` exist (by 3.2;
     /// 2.6.32 only logs a TIME_WAIT overflow, TW-6).

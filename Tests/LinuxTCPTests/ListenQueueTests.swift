@@ -163,10 +163,33 @@ import Testing
             synRecv: 1025, listenDrops: 0, reqQFullDrop: 0, doCookies: 975, cookiesSent: 975),
     ])
     func lq4_synQueueCaps(_ f: Flood) {
-        var n = N.pair(server: [
-            "net.core.somaxconn": "\(f.somaxconn)", "net.ipv4.tcp_max_syn_backlog": "\(f.msb)",
-            "net.ipv4.tcp_syncookies": "\(f.cookies)",
-        ])
+        flood(f, profile: .newest)
+    }
+
+    // LQ-6: up to 4.11 no peer is proven at the last-quarter test (its `dst` is still NULL
+    // there), so l8's proven client is capped like an unproven one: msb − ⌊msb/4⌋ + 1 = 385.
+    // 4.19 (qlen >= backlog: 1024 requests) honours the RTT metric as 6.18 does.
+    @Test(arguments: [
+        (KernelProfile.named("4.9")!, 385, 1615 as Int64, 0 as Int64),
+        (KernelProfile.named("4.19")!, 1024, 976, 976),
+    ])
+    func lq6_provenPeersByVersion(
+        profile: KernelProfile, synRecv: Int, listenDrops: Int64, reqQFullDrop: Int64
+    ) {
+        flood(
+            Flood(
+                name: "l8 proven on \(profile.name)", backlog: 1024, somaxconn: 1024, msb: 512, cookies: 0,
+                syns: 2000, proven: true, synRecv: synRecv, listenDrops: listenDrops,
+                reqQFullDrop: reqQFullDrop),
+            profile: profile)
+    }
+
+    func flood(_ f: Flood, profile: KernelProfile) {
+        var n = N.pair(
+            server: [
+                "net.core.somaxconn": "\(f.somaxconn)", "net.ipv4.tcp_max_syn_backlog": "\(f.msb)",
+                "net.ipv4.tcp_syncookies": "\(f.cookies)",
+            ], profile: profile)
         let l = n.listen(port: 8080, backlog: f.backlog)
         if f.proven {
             // l8: the client IP first completes one real connection (server gets an RTT metric).
